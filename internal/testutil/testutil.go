@@ -1,0 +1,67 @@
+// Package testutil holds helpers shared by the tests of every package:
+// a logger that writes to the test log and polling with a deadline.
+package testutil
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Logger adapts testing.TB to lg.Logger. Lines logged after the test has
+// finished are dropped instead of panicking.
+type Logger struct {
+	mu   sync.Mutex // guards done
+	tb   testing.TB
+	done bool
+}
+
+// NewLogger returns a Logger for tb that stops logging at cleanup.
+func NewLogger(tb testing.TB) *Logger {
+	l := &Logger{tb: tb}
+	tb.Cleanup(func() {
+		l.mu.Lock()
+		l.done = true
+		l.mu.Unlock()
+	})
+	return l
+}
+
+// Output implements lg.Logger.
+func (l *Logger) Output(_ int, s string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.tb.Log(strings.TrimSuffix(s, "\n"))
+	}
+	return nil
+}
+
+// Eventually polls cond every few milliseconds until it returns true, and
+// fails the test with msg if that does not happen within timeout.
+func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
+	tb.Helper()
+	if err := Poll(timeout, cond); err != nil {
+		tb.Fatalf("%s (not true after %s)", fmt.Sprintf(msg, args...), timeout)
+	}
+}
+
+// Poll polls cond until it returns true or timeout passes.
+func Poll(timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	wait := time.Millisecond
+	for {
+		if cond() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("condition not met within %s", timeout)
+		}
+		time.Sleep(wait)
+		if wait < 50*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
