@@ -4,4 +4,10 @@ go 1.26.8
 
 require github.com/julienschmidt/httprouter v1.3.0
 
-require github.com/BurntSushi/toml v1.6.0 // indirect
+require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
+	github.com/golang/snappy v0.0.1 // indirect
+	github.com/nsqio/go-nsq v1.1.0 // indirect
+	go.uber.org/multierr v1.10.0 // indirect
+	go.uber.org/zap v1.28.0 // indirect
+)
