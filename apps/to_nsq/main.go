@@ -1,0 +1,17 @@
+// Command to_nsq reads records from stdin (split at a one-byte delimiter,
+// newline by default) and publishes each one, optionally rate-limited, to
+// every given nsqd through go-nsq producers. It stops on EOF, SIGINT or
+// SIGTERM.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	os.Exit(run(os.Args, os.Stdin, os.Stderr, sigs))
+}
