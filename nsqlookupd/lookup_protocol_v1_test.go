@@ -265,7 +265,7 @@ func TestExitClosesClients(t *testing.T) {
 	go func() { done <- n.Main() }()
 	p := dial(t, n)
 	p.mustOK("PING")
-	silent := dialRaw(t, n) // never sends the magic
+	silent := dialRaw(t, n)                                     // never sends the magic
 	idleConn, err := net.Dial("tcp", n.RealHTTPAddr().String()) // an HTTP keep-alive connection
 	if err != nil {
 		t.Fatal(err)
