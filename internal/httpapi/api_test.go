@@ -61,15 +61,15 @@ func TestRouterV1(t *testing.T) {
 	}
 }
 
-func TestClientTLSRetryAndEnvelope(t *testing.T) {
+func TestClientTLSRetry(t *testing.T) {
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		RespondV1(w, 200, map[string]string{"via": "tls"})
 	}))
 	defer tlsSrv.Close()
 	_, tlsPort, _ := splitHostPort(tlsSrv.Listener.Addr().String())
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/old" {
-			w.Write([]byte(`{"status_code":200,"status_txt":"OK","data":{"via":"envelope"}}`))
+		if r.URL.Path == "/plain" {
+			w.Write([]byte(`{"via":"plain"}`))
 			return
 		}
 		w.Header().Set("X-NSQ-Content-Type", "nsq; version=1.0")
@@ -83,8 +83,8 @@ func TestClientTLSRetryAndEnvelope(t *testing.T) {
 	if err := c.GETV1(context.Background(), plain.URL+"/x", &v); err != nil || v.Via != "tls" {
 		t.Fatalf("tls retry: %v %+v", err, v)
 	}
-	if err := c.GETV1(context.Background(), plain.URL+"/old", &v); err != nil || v.Via != "envelope" {
-		t.Fatalf("envelope: %v %+v", err, v)
+	if err := c.GETV1(context.Background(), plain.URL+"/plain", &v); err != nil || v.Via != "plain" {
+		t.Fatalf("plain JSON: %v %+v", err, v)
 	}
 }
 

@@ -15,10 +15,9 @@ import (
 )
 
 // Client calls other daemons' HTTP APIs the way NSQ's tools do: it asks
-// for the V1 format, decodes bare JSON when the reply says V1 and the old
-// {"data": ...} envelope otherwise, and retries over HTTPS when an nsqd
-// with --tls-required answers 403 with its https_port. Safe for concurrent
-// use.
+// for the V1 format, decodes the JSON body, and retries over HTTPS when an
+// nsqd with --tls-required answers 403 with its https_port. Safe for
+// concurrent use.
 type Client struct {
 	c *http.Client
 }
@@ -83,21 +82,7 @@ func (c *Client) do(ctx context.Context, method, endpoint string, body []byte, v
 	if v == nil || len(data) == 0 {
 		return nil
 	}
-	if resp.Header.Get("X-NSQ-Content-Type") == "nsq; version=1.0" {
-		return json.Unmarshal(data, v)
-	}
-	var envelope struct {
-		StatusCode int             `json:"status_code"`
-		StatusTxt  string          `json:"status_txt"`
-		Data       json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(data, &envelope); err != nil {
-		return err
-	}
-	if envelope.StatusCode != http.StatusOK {
-		return fmt.Errorf("got response %d %q", envelope.StatusCode, envelope.StatusTxt)
-	}
-	return json.Unmarshal(envelope.Data, v)
+	return json.Unmarshal(data, v)
 }
 
 // httpsRetryURL turns a TLS_REQUIRED reply into the same URL on https.

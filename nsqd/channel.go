@@ -1,0 +1,645 @@
+package nsqd
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/names"
+	"github.com/dropin/nsq/internal/quantile"
+	"github.com/dropin/nsq/internal/storage"
+)
+
+var (
+	errExiting     = errors.New("exiting")
+	errNotInFlight = errors.New("ID not in flight")
+	errNotOwner    = errors.New("client does not own message")
+)
+
+// queueEnv is what topics and channels need from the daemon, given to them
+// at creation instead of a pointer back to it. Read-only after New.
+type queueEnv struct {
+	memQueueSize   int
+	maxMsgTimeout  time.Duration
+	maxConsumers   int
+	e2eQuantiles   []float64
+	e2eWindow      time.Duration
+	disk           storage.DiskOptions
+	log            *lg.Leveled
+	topologyAware  bool
+	topologyZone   string
+	topologyRegion string
+	nodeID         int64
+
+	// onDiskError records a failed disk write for /ping and /stats health.
+	onDiskError func(error)
+	// onDiskOK clears it again after a successful write.
+	onDiskOK func()
+}
+
+// lowWater is how many messages the disk pump keeps in memory ahead of the
+// consumers when a channel's backlog is on disk: enough to batch, small
+// enough that little is held only in memory.
+func (e *queueEnv) lowWater() int {
+	n := e.memQueueSize / 4
+	if n < 1 {
+		n = 1
+	}
+	if n > 64 {
+		n = 64
+	}
+	return n
+}
+
+// Channel is one consumer group of a topic: every message of the topic is
+// copied to each channel and delivered to one of its subscribers. It holds
+// the in-memory queue, the in-flight and deferred sets, and a backend for
+// what overflows memory. Safe for concurrent use.
+type Channel struct {
+	topicName string
+	name      string
+	ephemeral bool
+	env       *queueEnv
+	backend   storage.Backend
+	e2e       *quantile.Window // nil when no percentiles are configured
+
+	mu         sync.Mutex // guards the fields below up to the atomics
+	queue      msgDeque
+	inFlight   map[MessageID]*Message
+	inFlightPQ msgHeap
+	deferred   map[MessageID]*Message
+	deferredPQ msgHeap
+	clients    map[int64]*client
+	waiters    []*client // subscribers idle until a message arrives
+	exiting    bool
+	epoch      uint64 // bumped by empty so the disk pump drops a stale read
+
+	paused                  atomic.Bool
+	messageCount            atomic.Uint64
+	requeueCount            atomic.Uint64
+	timeoutCount            atomic.Uint64
+	zoneLocalCount          atomic.Uint64
+	regionLocalCount        atomic.Uint64
+	globalCount             atomic.Uint64
+	onLastClientGone        func(*Channel) // ephemeral channels delete themselves
+	diskWant                chan struct{}
+	exitCh                  chan struct{}
+	pumpDone                sync.WaitGroup
+	closeOnce               sync.Once
+}
+
+func newChannel(topicName, name string, env *queueEnv, onLastClientGone func(*Channel)) *Channel {
+	c := &Channel{
+		topicName:        topicName,
+		name:             name,
+		ephemeral:        names.IsEphemeral(name),
+		env:              env,
+		inFlight:         make(map[MessageID]*Message),
+		deferred:         make(map[MessageID]*Message),
+		clients:          make(map[int64]*client),
+		onLastClientGone: onLastClientGone,
+		diskWant:         make(chan struct{}, 1),
+		exitCh:           make(chan struct{}),
+	}
+	if len(env.e2eQuantiles) > 0 {
+		c.e2e = quantile.New(env.e2eWindow, env.e2eQuantiles)
+	}
+	if c.ephemeral {
+		c.backend = storage.NewDiscard()
+	} else {
+		c.backend = storage.NewDisk(topicName+":"+name, env.disk)
+		c.pumpDone.Add(1)
+		go c.diskPump()
+	}
+	return c
+}
+
+// Name returns the channel name.
+func (c *Channel) Name() string { return c.name }
+
+// putMessages queues msgs (this channel's own copies) for delivery: those
+// with a deferral go to the deferred set, the rest to memory while it has
+// room (or a subscriber waits) and to the backend otherwise.
+func (c *Channel) putMessages(msgs []*Message) error {
+	var overflow []*Message
+	now := time.Now().UnixNano()
+	c.mu.Lock()
+	if c.exiting {
+		c.mu.Unlock()
+		return errExiting
+	}
+	for _, m := range msgs {
+		if m.deferral > 0 {
+			m.deadline = now + int64(m.deferral)
+			m.deferral = 0
+			c.addDeferredLocked(m)
+			continue
+		}
+		if !c.pushLocked(m) {
+			overflow = append(overflow, m)
+		}
+	}
+	c.mu.Unlock()
+	c.messageCount.Add(uint64(len(msgs)))
+	return c.writeOverflow(overflow)
+}
+
+// pushLocked appends m to the memory queue if it has room or a subscriber
+// is waiting for it, and wakes one waiting subscriber.
+func (c *Channel) pushLocked(m *Message) bool {
+	if c.queue.len() >= c.env.memQueueSize && c.queue.len() >= len(c.waiters) {
+		return false
+	}
+	c.queue.pushBack(m)
+	c.wakeOneLocked()
+	return true
+}
+
+func (c *Channel) addDeferredLocked(m *Message) {
+	if old, ok := c.deferred[m.ID]; ok {
+		// the same message deferred twice (a duplicate from disk): keep one
+		c.deferredPQ.remove(old.index)
+	}
+	c.deferred[m.ID] = m
+	c.deferredPQ.push(m)
+}
+
+// wakeOneLocked hands the next message to one idle subscriber, preferring
+// one in nsqd's zone, then region, with the topology experiment on.
+func (c *Channel) wakeOneLocked() {
+	if len(c.waiters) == 0 {
+		return
+	}
+	i := 0
+	if c.env.topologyAware {
+		i = c.preferredWaiterLocked()
+	}
+	w := c.waiters[i]
+	last := len(c.waiters) - 1
+	copy(c.waiters[i:], c.waiters[i+1:])
+	c.waiters[last] = nil
+	c.waiters = c.waiters[:last]
+	w.waiting = false
+	w.wake()
+}
+
+func (c *Channel) preferredWaiterLocked() int {
+	region := -1
+	for i, w := range c.waiters {
+		zone, reg := w.topology()
+		if c.env.topologyZone != "" && zone == c.env.topologyZone {
+			return i
+		}
+		if region < 0 && c.env.topologyRegion != "" && reg == c.env.topologyRegion {
+			region = i
+		}
+	}
+	if region >= 0 {
+		return region
+	}
+	return 0
+}
+
+// writeOverflow stores messages that did not fit in memory.
+func (c *Channel) writeOverflow(msgs []*Message) error {
+	for _, m := range msgs {
+		if err := c.backend.Put(m.encode()); err != nil {
+			c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to write message to backend - %s", c.topicName, c.name, err)
+			c.env.onDiskError(err)
+			return err
+		}
+		c.env.onDiskOK()
+	}
+	return nil
+}
+
+// take moves up to max queued messages in flight to cl and appends them to
+// out. If it finds fewer, cl is registered to be woken by the next put.
+func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
+	c.mu.Lock()
+	if c.exiting || c.paused.Load() {
+		c.mu.Unlock()
+		return out
+	}
+	now := time.Now()
+	deadline := now.UnixNano() + int64(cl.msgTimeout())
+	sampleRate := cl.sampleRate()
+	for len(out) < max {
+		m := c.queue.popFront()
+		if m == nil {
+			break
+		}
+		if sampleRate > 0 && rand.IntN(100) > int(sampleRate) {
+			continue // sampled out: dropped for this channel, as NSQ does
+		}
+		if m.Attempts < 0xffff {
+			m.Attempts++
+		}
+		m.deliveryTS = now
+		m.clientID = cl.id
+		m.deadline = deadline
+		c.inFlight[m.ID] = m
+		c.inFlightPQ.push(m)
+		out = append(out, m)
+	}
+	if len(out) < max && !cl.waiting {
+		cl.waiting = true
+		c.waiters = append(c.waiters, cl)
+	}
+	low := c.queue.len() < c.env.lowWater()
+	c.mu.Unlock()
+	if low && !c.ephemeral {
+		select {
+		case c.diskWant <- struct{}{}:
+		default:
+		}
+	}
+	c.countDelivery(cl, len(out))
+	return out
+}
+
+func (c *Channel) countDelivery(cl *client, n int) {
+	if n == 0 {
+		return
+	}
+	if c.env.topologyAware {
+		zone, region := cl.topology()
+		switch {
+		case c.env.topologyZone != "" && zone == c.env.topologyZone:
+			c.zoneLocalCount.Add(uint64(n))
+			return
+		case c.env.topologyRegion != "" && region == c.env.topologyRegion:
+			c.regionLocalCount.Add(uint64(n))
+			return
+		}
+	}
+	c.globalCount.Add(uint64(n))
+}
+
+// removeInFlightLocked looks up id for cl and takes it out of flight.
+func (c *Channel) removeInFlightLocked(cl *client, id MessageID) (*Message, error) {
+	m, ok := c.inFlight[id]
+	if !ok {
+		return nil, errNotInFlight
+	}
+	if m.clientID != cl.id {
+		return nil, errNotOwner
+	}
+	delete(c.inFlight, id)
+	c.inFlightPQ.remove(m.index)
+	return m, nil
+}
+
+// finish completes a message: FIN.
+func (c *Channel) finish(cl *client, id MessageID) error {
+	c.mu.Lock()
+	m, err := c.removeInFlightLocked(cl, id)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if c.e2e != nil {
+		c.e2e.Insert(float64(time.Now().UnixNano() - m.Timestamp))
+	}
+	cl.finishCount.Add(1)
+	cl.releaseInFlight(1)
+	return nil
+}
+
+// requeue puts a message back: now (delay 0) or after delay (REQ).
+func (c *Channel) requeue(cl *client, id MessageID, delay time.Duration) error {
+	var overflow []*Message
+	c.mu.Lock()
+	if c.exiting {
+		c.mu.Unlock()
+		return errExiting
+	}
+	m, err := c.removeInFlightLocked(cl, id)
+	if err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	if delay > 0 {
+		m.deadline = time.Now().UnixNano() + int64(delay)
+		c.addDeferredLocked(m)
+	} else if !c.pushLocked(m) {
+		overflow = append(overflow, m)
+	}
+	c.mu.Unlock()
+	c.requeueCount.Add(1)
+	cl.requeueCount.Add(1)
+	cl.releaseInFlight(1)
+	return c.writeOverflow(overflow)
+}
+
+// touch extends a message's timeout by the client's msg timeout, never
+// beyond its delivery time plus --max-msg-timeout.
+func (c *Channel) touch(cl *client, id MessageID) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.inFlight[id]
+	if !ok {
+		return errNotInFlight
+	}
+	if m.clientID != cl.id {
+		return errNotOwner
+	}
+	deadline := time.Now().Add(cl.msgTimeout())
+	if limit := m.deliveryTS.Add(c.env.maxMsgTimeout); deadline.After(limit) {
+		deadline = limit
+	}
+	m.deadline = deadline.UnixNano()
+	c.inFlightPQ.fix(m)
+	return nil
+}
+
+// processInFlight requeues messages whose timeout passed; it reports
+// whether there were any.
+func (c *Channel) processInFlight(now int64) bool {
+	var overflow []*Message
+	dirty := false
+	c.mu.Lock()
+	if c.exiting {
+		c.mu.Unlock()
+		return false
+	}
+	for {
+		m := c.inFlightPQ.peek()
+		if m == nil || m.deadline > now {
+			break
+		}
+		dirty = true
+		c.inFlightPQ.remove(0)
+		if c.inFlight[m.ID] == m {
+			delete(c.inFlight, m.ID)
+		}
+		c.timeoutCount.Add(1)
+		if owner := c.clients[m.clientID]; owner != nil {
+			owner.releaseInFlight(1)
+		}
+		if !c.pushLocked(m) {
+			overflow = append(overflow, m)
+		}
+	}
+	c.mu.Unlock()
+	c.writeOverflow(overflow)
+	return dirty
+}
+
+// processDeferred queues deferred messages whose time has come.
+func (c *Channel) processDeferred(now int64) bool {
+	var overflow []*Message
+	dirty := false
+	c.mu.Lock()
+	if c.exiting {
+		c.mu.Unlock()
+		return false
+	}
+	for {
+		m := c.deferredPQ.peek()
+		if m == nil || m.deadline > now {
+			break
+		}
+		dirty = true
+		c.deferredPQ.remove(0)
+		if c.deferred[m.ID] == m {
+			delete(c.deferred, m.ID)
+		}
+		if !c.pushLocked(m) {
+			overflow = append(overflow, m)
+		}
+	}
+	c.mu.Unlock()
+	c.writeOverflow(overflow)
+	return dirty
+}
+
+// addClient subscribes cl, enforcing --max-channel-consumers.
+func (c *Channel) addClient(cl *client) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return errExiting
+	}
+	if _, ok := c.clients[cl.id]; ok {
+		return nil
+	}
+	if max := c.env.maxConsumers; max > 0 && len(c.clients) >= max {
+		return fmt.Errorf("consumers for %s:%s exceeds limit of %d", c.topicName, c.name, max)
+	}
+	c.clients[cl.id] = cl
+	return nil
+}
+
+// removeClient unsubscribes cl; an ephemeral channel left without
+// subscribers deletes itself. In-flight messages of cl stay in flight
+// until they time out, as in NSQ.
+func (c *Channel) removeClient(cl *client) {
+	c.mu.Lock()
+	if _, ok := c.clients[cl.id]; !ok {
+		c.mu.Unlock()
+		return
+	}
+	delete(c.clients, cl.id)
+	if cl.waiting {
+		for i, w := range c.waiters {
+			if w == cl {
+				c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+				break
+			}
+		}
+		cl.waiting = false
+	}
+	gone := c.ephemeral && len(c.clients) == 0 && !c.exiting
+	c.mu.Unlock()
+	if gone && c.onLastClientGone != nil {
+		c.onLastClientGone(c)
+	}
+}
+
+// clientList returns the current subscribers.
+func (c *Channel) clientList() []*client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*client, 0, len(c.clients))
+	for _, cl := range c.clients {
+		out = append(out, cl)
+	}
+	return out
+}
+
+// wakeAll wakes every subscriber (unpause, new RDY budget after empty).
+func (c *Channel) wakeAll() {
+	for _, cl := range c.clientList() {
+		cl.wake()
+	}
+}
+
+// Pause stops delivery to subscribers.
+func (c *Channel) Pause() { c.paused.Store(true) }
+
+// Unpause resumes delivery.
+func (c *Channel) Unpause() {
+	c.paused.Store(false)
+	c.wakeAll()
+}
+
+// IsPaused reports whether delivery is paused.
+func (c *Channel) IsPaused() bool { return c.paused.Load() }
+
+// Empty drops queued, in-flight and deferred messages and resets every
+// subscriber's in-flight count.
+func (c *Channel) Empty() error {
+	c.mu.Lock()
+	c.epoch++
+	c.queue.clear()
+	clear(c.inFlight)
+	c.inFlightPQ = nil
+	clear(c.deferred)
+	c.deferredPQ = nil
+	clients := make([]*client, 0, len(c.clients))
+	for _, cl := range c.clients {
+		clients = append(clients, cl)
+	}
+	c.mu.Unlock()
+	for _, cl := range clients {
+		cl.resetInFlight()
+	}
+	return c.backend.Empty()
+}
+
+// Depth is the number of queued messages, memory and backend.
+func (c *Channel) Depth() int64 {
+	c.mu.Lock()
+	n := int64(c.queue.len())
+	c.mu.Unlock()
+	return n + c.backend.Depth()
+}
+
+// diskPump moves messages from the backend into memory whenever the memory
+// queue runs low, so subscribers take batches from one place.
+func (c *Channel) diskPump() {
+	defer c.pumpDone.Done()
+	readCh := c.backend.ReadChan()
+	for {
+		select {
+		case <-c.diskWant:
+		case <-c.exitCh:
+			return
+		}
+		for {
+			c.mu.Lock()
+			low := !c.exiting && c.queue.len() < c.env.lowWater()
+			epoch := c.epoch
+			c.mu.Unlock()
+			if !low {
+				break
+			}
+			var data []byte
+			select {
+			case data = <-readCh:
+			case <-c.exitCh:
+				return
+			}
+			m, err := decodeMessage(data)
+			if err != nil {
+				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): dropping unreadable disk record - %s", c.topicName, c.name, err)
+				continue
+			}
+			c.mu.Lock()
+			switch {
+			case c.exiting:
+				c.mu.Unlock()
+				// closing: put it back so it survives the restart
+				if err := c.backend.Put(data); err != nil {
+					c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to return message to backend - %s", c.topicName, c.name, err)
+				}
+				return
+			case c.epoch != epoch:
+				// emptied while we read it
+			default:
+				c.queue.pushBack(m)
+				c.wakeOneLocked()
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// markExiting stops the channel taking new work and returns its clients.
+func (c *Channel) markExiting() []*client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return nil
+	}
+	c.exiting = true
+	out := make([]*client, 0, len(c.clients))
+	for _, cl := range c.clients {
+		out = append(out, cl)
+	}
+	return out
+}
+
+// close shuts the channel down keeping its data: queued, in-flight and
+// deferred messages are written to the backend (attempts kept, deferral
+// and in-flight state lost), as NSQ does on a clean stop.
+func (c *Channel) close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.markExiting()
+		close(c.exitCh)
+		c.pumpDone.Wait()
+		c.mu.Lock()
+		var pending []*Message
+		c.queue.drain(func(m *Message) { pending = append(pending, m) })
+		for _, m := range c.inFlightPQ {
+			pending = append(pending, m)
+		}
+		for _, m := range c.deferredPQ {
+			pending = append(pending, m)
+		}
+		c.inFlightPQ, c.deferredPQ = nil, nil
+		clear(c.inFlight)
+		clear(c.deferred)
+		c.mu.Unlock()
+		if !c.ephemeral && len(pending) > 0 {
+			c.env.log.Logf(lg.INFO, "CHANNEL(%s:%s): flushing %d messages to backend", c.topicName, c.name, len(pending))
+		}
+		for _, m := range pending {
+			if e := c.backend.Put(m.encode()); e != nil && err == nil {
+				err = e
+				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to flush message - %s", c.topicName, c.name, e)
+			}
+		}
+		if e := c.backend.Close(); e != nil && err == nil {
+			err = e
+		}
+	})
+	return err
+}
+
+// delete shuts the channel down and removes its data. Subscribers are
+// disconnected.
+func (c *Channel) delete() error {
+	var err error
+	c.closeOnce.Do(func() {
+		for _, cl := range c.markExiting() {
+			cl.closeConn()
+		}
+		close(c.exitCh)
+		c.pumpDone.Wait()
+		c.mu.Lock()
+		c.queue.clear()
+		c.inFlightPQ, c.deferredPQ = nil, nil
+		clear(c.inFlight)
+		clear(c.deferred)
+		c.mu.Unlock()
+		err = c.backend.Delete()
+	})
+	return err
+}

@@ -1,0 +1,320 @@
+package nsqd
+
+import (
+	"bufio"
+	"compress/flate"
+	"crypto/tls"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang/snappy"
+
+	"github.com/dropin/nsq/internal/protocol"
+)
+
+// Client states as shown in /stats.
+const (
+	stateInit       = 0
+	stateSubscribed = 3
+	stateClosing    = 4
+)
+
+const defaultBufferSize = 16 * 1024
+
+// client is one V2 connection. Its reader goroutine runs commands; its
+// pump goroutine delivers messages and heartbeats. Both write frames under
+// writeMu.
+type client struct {
+	id         int64
+	conn       net.Conn // the raw socket
+	remoteAddr string
+	connectTS  time.Time
+
+	// writeMu guards w, flushers and the write side of the connection.
+	writeMu  sync.Mutex
+	w        *bufio.Writer
+	flushers []interface{ Flush() error } // compressors under w, flushed after it
+	rawW     io.Writer                    // what w writes to
+
+	r *bufio.Reader // used only by the reader goroutine
+
+	// settings, written by IDENTIFY on the reader goroutine and read by the
+	// pump and by channels
+	heartbeatNs     atomic.Int64 // 0 = disabled
+	outputTimeoutNs atomic.Int64 // 0 = no periodic flush
+	msgTimeoutNs    atomic.Int64
+	sampleRateV     atomic.Int32
+
+	state         atomic.Int32
+	rdy           atomic.Int64
+	inFlightCount atomic.Int64
+	messageCount  atomic.Uint64
+	finishCount   atomic.Uint64
+	requeueCount  atomic.Uint64
+	sub           atomic.Pointer[Channel]
+
+	// waiting is guarded by the lock of the channel it subscribes to.
+	waiting bool
+
+	// mu guards the descriptive fields below.
+	mu               sync.Mutex
+	clientID         string
+	hostname         string
+	userAgent        string
+	topologyZone     string
+	topologyRegion   string
+	deflate          bool
+	snappy           bool
+	tlsState         *tls.ConnectionState
+	auth             *authState
+	pubCounts        map[string]uint64
+	identified       bool
+	closeConnOnce    sync.Once
+	wakeCh           chan struct{}
+	retuneCh         chan struct{}
+	exitCh           chan struct{}
+	readTimeoutExtra time.Duration
+}
+
+func newClient(id int64, conn net.Conn, env *clientDefaults) *client {
+	host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
+	c := &client{
+		id:         id,
+		conn:       conn,
+		remoteAddr: conn.RemoteAddr().String(),
+		connectTS:  time.Now(),
+		rawW:       conn,
+		r:          bufio.NewReaderSize(conn, defaultBufferSize),
+		clientID:   host,
+		hostname:   host,
+		wakeCh:     make(chan struct{}, 1),
+		retuneCh:   make(chan struct{}, 1),
+		exitCh:     make(chan struct{}),
+	}
+	c.w = bufio.NewWriterSize(conn, defaultBufferSize)
+	c.heartbeatNs.Store(int64(env.heartbeat))
+	c.outputTimeoutNs.Store(int64(env.outputBufferTimeout))
+	c.msgTimeoutNs.Store(int64(env.msgTimeout))
+	return c
+}
+
+// clientDefaults are the per-connection settings before IDENTIFY.
+type clientDefaults struct {
+	heartbeat           time.Duration
+	outputBufferTimeout time.Duration
+	msgTimeout          time.Duration
+}
+
+func (c *client) msgTimeout() time.Duration { return time.Duration(c.msgTimeoutNs.Load()) }
+func (c *client) sampleRate() int32         { return c.sampleRateV.Load() }
+func (c *client) heartbeat() time.Duration  { return time.Duration(c.heartbeatNs.Load()) }
+
+func (c *client) topology() (zone, region string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.topologyZone, c.topologyRegion
+}
+
+// wake makes the pump look for work. Never blocks.
+func (c *client) wake() {
+	select {
+	case c.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// releaseInFlight lowers the in-flight count after FIN, REQ or a timeout
+// and wakes the pump once enough slots have opened for a useful batch.
+func (c *client) releaseInFlight(n int64) {
+	now := c.inFlightCount.Add(-n)
+	rdy := c.rdy.Load()
+	slack := rdy / 8
+	if slack < 1 {
+		slack = 1
+	}
+	// wake when crossing from "fewer than slack free" to "slack free"
+	if now <= rdy-slack && now+n > rdy-slack {
+		c.wake()
+	}
+}
+
+// resetInFlight is used when the channel is emptied.
+func (c *client) resetInFlight() {
+	c.inFlightCount.Store(0)
+	c.wake()
+}
+
+// ready reports whether the client can take n > 0 more messages, and how
+// many.
+func (c *client) ready() int64 {
+	if c.state.Load() != stateSubscribed {
+		return 0
+	}
+	return c.rdy.Load() - c.inFlightCount.Load()
+}
+
+// closeConn closes the socket; the reader goroutine then cleans up.
+func (c *client) closeConn() {
+	c.closeConnOnce.Do(func() { c.conn.Close() })
+}
+
+// flushLocked flushes the output buffer and compressors with a write
+// deadline of one heartbeat interval. writeMu must be held.
+func (c *client) flushLocked() error {
+	if c.w.Buffered() == 0 {
+		return nil
+	}
+	hb := c.heartbeat()
+	if hb <= 0 {
+		hb = time.Minute
+	}
+	c.conn.SetWriteDeadline(time.Now().Add(hb))
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	for _, f := range c.flushers {
+		if err := f.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFrame writes one frame and flushes it at once (responses, errors,
+// heartbeats).
+func (c *client) writeFrame(frameType int32, data []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := protocol.WriteFrame(c.w, frameType, data); err != nil {
+		return err
+	}
+	return c.flushLocked()
+}
+
+// setOutputBuffer replaces the output buffer with one of size bytes.
+func (c *client) setOutputBuffer(size int) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := c.flushLocked(); err != nil {
+		return err
+	}
+	c.w = bufio.NewWriterSize(c.rawW, size)
+	return nil
+}
+
+// upgradeTLS performs the server side of a TLS handshake mid-stream.
+func (c *client) upgradeTLS(cfg *tls.Config) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := c.flushLocked(); err != nil {
+		return err
+	}
+	tlsConn := tls.Server(c.readerConn(), cfg)
+	tlsConn.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := tlsConn.Handshake(); err != nil {
+		return err
+	}
+	tlsConn.SetDeadline(time.Time{})
+	state := tlsConn.ConnectionState()
+	c.mu.Lock()
+	c.tlsState = &state
+	c.mu.Unlock()
+	c.r = bufio.NewReaderSize(tlsConn, defaultBufferSize)
+	c.rawW = tlsConn
+	c.w = bufio.NewWriterSize(tlsConn, c.w.Size())
+	return nil
+}
+
+// readerConn returns the socket, reading first whatever the current reader
+// has buffered so no byte is lost across an upgrade.
+func (c *client) readerConn() net.Conn {
+	if c.r.Buffered() == 0 {
+		if tc, ok := c.rawW.(*tls.Conn); ok {
+			return tc
+		}
+		return c.conn
+	}
+	base := c.conn
+	if tc, ok := c.rawW.(*tls.Conn); ok {
+		base = tc
+	}
+	return &prefixConn{Conn: base, r: c.r}
+}
+
+// prefixConn reads through a bufio.Reader that may hold bytes already
+// taken off the socket.
+type prefixConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// upgradeSnappy switches both directions to snappy framing.
+func (c *client) upgradeSnappy() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := c.flushLocked(); err != nil {
+		return err
+	}
+	src := c.readerSource()
+	c.r = bufio.NewReaderSize(snappy.NewReader(src), defaultBufferSize)
+	sw := snappy.NewBufferedWriter(c.rawW)
+	c.rawW = sw
+	c.w = bufio.NewWriterSize(sw, c.w.Size())
+	c.flushers = append(c.flushers, sw)
+	c.mu.Lock()
+	c.snappy = true
+	c.mu.Unlock()
+	return nil
+}
+
+// upgradeDeflate switches both directions to raw DEFLATE at level.
+func (c *client) upgradeDeflate(level int) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := c.flushLocked(); err != nil {
+		return err
+	}
+	src := c.readerSource()
+	c.r = bufio.NewReaderSize(flate.NewReader(src), defaultBufferSize)
+	fw, err := flate.NewWriter(c.rawW, level)
+	if err != nil {
+		return err
+	}
+	c.rawW = fw
+	c.w = bufio.NewWriterSize(fw, c.w.Size())
+	c.flushers = append(c.flushers, fw)
+	c.mu.Lock()
+	c.deflate = true
+	c.mu.Unlock()
+	return nil
+}
+
+// readerSource is what a new decompressor reads from: the current reader
+// if it holds buffered bytes, else the current transport.
+func (c *client) readerSource() io.Reader {
+	if c.r.Buffered() > 0 {
+		return c.r
+	}
+	if tc, ok := c.rawW.(*tls.Conn); ok {
+		return tc
+	}
+	if len(c.flushers) == 0 {
+		return c.conn
+	}
+	return c.r
+}
+
+// countPub records a publish to topic for the producers list of /stats.
+func (c *client) countPub(topic string, n uint64) {
+	c.mu.Lock()
+	if c.pubCounts == nil {
+		c.pubCounts = make(map[string]uint64)
+	}
+	c.pubCounts[topic] += n
+	c.mu.Unlock()
+}

@@ -1,0 +1,41 @@
+// Package nsqd is the message broker daemon: a drop-in replacement for
+// NSQ's nsqd that speaks the same TCP protocol (V2), serves the same HTTP
+// API and reads and writes the same data directory.
+//
+// # Structure
+//
+// NSQD owns the listeners, the topics and the connected clients. A Topic
+// copies every published message to each of its Channels; a Channel hands
+// each message to one subscribed client and tracks it in flight until it
+// is finished, requeued or times out. Each connection is a client with two
+// goroutines: a reader that runs commands and a pump that writes messages
+// and heartbeats.
+//
+// # Hot paths
+//
+// A publish fans out on the publisher's goroutine: the topic copies the
+// message into each channel's in-memory queue under that channel's lock and
+// wakes one idle subscriber. A subscriber's pump takes up to RDY minus
+// in-flight messages from the queue in one locked batch, writes them into
+// its buffered writer and flushes when it has nothing more to send, when it
+// reaches its RDY limit, or when the buffer fills. FIN wakes the pump only
+// when enough slots have opened for a useful batch. There is no goroutine
+// or Go channel hop per message except on the disk overflow path.
+//
+// Only when a topic cannot deliver (no channels yet, paused, or a backlog
+// waiting) are messages kept in the topic's own queue, drained by one pump
+// goroutine per topic.
+//
+// # Storage
+//
+// Topics and channels keep up to --mem-queue-size messages in memory and
+// the rest in a storage.Backend: NSQ's go-diskqueue files, or a discarding
+// backend for #ephemeral names. On a clean stop, every queued, in-flight and
+// deferred message is written to the channel's backend.
+//
+// # Lock order
+//
+// NSQD.mu, then Topic.mu, then Topic.qmu or Channel.mu, then client.mu.
+// client.writeMu is never held while taking any of the others. NSQD.optsMu
+// and NSQD.metaMu are leaves.
+package nsqd

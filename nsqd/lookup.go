@@ -1,0 +1,368 @@
+package nsqd
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/dropin/nsq/internal/httpapi"
+	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/protocol"
+	"github.com/dropin/nsq/internal/version"
+)
+
+const (
+	lookupRegister   = "REGISTER"
+	lookupUnregister = "UNREGISTER"
+
+	lookupPingInterval = 15 * time.Second
+	lookupIOTimeout    = time.Second
+)
+
+type lookupEvent struct {
+	cmd, topic, channel string
+}
+
+// lookupPeers keeps nsqd registered with every --lookupd-tcp-address: one
+// connection each, IDENTIFY and a full REGISTER sync on (re)connect,
+// REGISTER/UNREGISTER as topics and channels come and go, and PING every
+// 15 s. A failed peer is redialled by the next command or ping. All network
+// work happens on the loop goroutine.
+type lookupPeers struct {
+	n *NSQD
+
+	// mu guards peers (the configured set, by address) and events.
+	mu     sync.Mutex
+	peers  map[string]*lookupPeer
+	order  []string
+	events []lookupEvent
+	wake   chan struct{}
+}
+
+// lookupPeer is one nsqlookupd; its conn fields are used only by the loop
+// goroutine, its info under lookupPeers.mu.
+type lookupPeer struct {
+	addr string
+	conn net.Conn
+	info lookupInfo
+}
+
+// lookupInfo is the IDENTIFY reply of a lookupd.
+type lookupInfo struct {
+	BroadcastAddress string `json:"broadcast_address"`
+	Hostname         string `json:"hostname"`
+	HTTPPort         int    `json:"http_port"`
+	TCPPort          int    `json:"tcp_port"`
+	Version          string `json:"version"`
+}
+
+func newLookupPeers(n *NSQD) *lookupPeers {
+	lp := &lookupPeers{n: n, peers: map[string]*lookupPeer{}, wake: make(chan struct{}, 1)}
+	lp.setAddrsLocked(n.opts.NSQLookupdTCPAddresses)
+	return lp
+}
+
+func (lp *lookupPeers) setAddrsLocked(addrs []string) {
+	next := map[string]*lookupPeer{}
+	order := []string{}
+	for _, a := range addrs {
+		if _, dup := next[a]; dup {
+			continue
+		}
+		if p, ok := lp.peers[a]; ok {
+			next[a] = p
+		} else {
+			next[a] = &lookupPeer{addr: a}
+		}
+		order = append(order, a)
+	}
+	lp.peers, lp.order = next, order
+}
+
+// setAddrs replaces the lookupd set (PUT /config/nsqlookupd_tcp_addresses):
+// dropped peers are disconnected, new ones connected.
+func (lp *lookupPeers) setAddrs(addrs []string) {
+	lp.mu.Lock()
+	lp.setAddrsLocked(addrs)
+	lp.mu.Unlock()
+	lp.signal()
+}
+
+func (lp *lookupPeers) signal() {
+	select {
+	case lp.wake <- struct{}{}:
+	default:
+	}
+}
+
+// notify queues a REGISTER or UNREGISTER for every peer.
+func (lp *lookupPeers) notify(cmd, topic, channel string) {
+	lp.mu.Lock()
+	if len(lp.peers) == 0 {
+		lp.mu.Unlock()
+		return
+	}
+	lp.events = append(lp.events, lookupEvent{cmd, topic, channel})
+	lp.mu.Unlock()
+	lp.signal()
+}
+
+func (lp *lookupPeers) snapshot() []*lookupPeer {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	out := make([]*lookupPeer, 0, len(lp.order))
+	for _, a := range lp.order {
+		out = append(out, lp.peers[a])
+	}
+	return out
+}
+
+// loop runs until nsqd exits.
+func (lp *lookupPeers) loop() {
+	ticker := time.NewTicker(lookupPingInterval)
+	defer ticker.Stop()
+	connected := map[*lookupPeer]bool{}
+	for _, p := range lp.snapshot() {
+		lp.command(p, "PING", "", "")
+		connected[p] = true
+	}
+	for {
+		select {
+		case <-lp.n.exitCh:
+			for _, p := range lp.snapshot() {
+				p.close()
+			}
+			return
+		case <-ticker.C:
+			for _, p := range lp.snapshot() {
+				lp.command(p, "PING", "", "")
+			}
+		case <-lp.wake:
+			// connect peers added at run time, drop removed ones
+			current := map[*lookupPeer]bool{}
+			for _, p := range lp.snapshot() {
+				current[p] = true
+				if !connected[p] {
+					connected[p] = true
+					lp.command(p, "PING", "", "")
+				}
+			}
+			for p := range connected {
+				if !current[p] {
+					lp.n.log.Logf(lg.INFO, "LOOKUP(%s): removing peer", p.addr)
+					p.close()
+					delete(connected, p)
+				}
+			}
+			lp.mu.Lock()
+			events := lp.events
+			lp.events = nil
+			lp.mu.Unlock()
+			for _, e := range events {
+				for _, p := range lp.snapshot() {
+					lp.command(p, e.cmd, e.topic, e.channel)
+				}
+			}
+		}
+	}
+}
+
+func (p *lookupPeer) close() {
+	if p.conn != nil {
+		p.conn.Close()
+		p.conn = nil
+	}
+}
+
+// command sends one command, connecting (IDENTIFY + full sync) first if
+// needed. Errors close the connection and are logged.
+func (lp *lookupPeers) command(p *lookupPeer, cmd, topic, channel string) {
+	log := lp.n.log
+	if p.conn == nil {
+		if err := lp.connect(p); err != nil {
+			log.Logf(lg.ERROR, "LOOKUPD(%s): connect failed - %s", p.addr, err)
+			p.close()
+			return
+		}
+	}
+	if _, err := p.roundTrip(commandLine(cmd, topic, channel), nil); err != nil {
+		log.Logf(lg.ERROR, "LOOKUPD(%s): %s %s %s failed - %s", p.addr, cmd, topic, channel, err)
+		p.close()
+	}
+}
+
+func commandLine(cmd, topic, channel string) string {
+	switch {
+	case topic == "":
+		return cmd + "\n"
+	case channel == "":
+		return cmd + " " + topic + "\n"
+	}
+	return cmd + " " + topic + " " + channel + "\n"
+}
+
+// connect dials, identifies and registers every topic and channel.
+func (lp *lookupPeers) connect(p *lookupPeer) error {
+	lp.n.log.Logf(lg.INFO, "LOOKUP(%s): adding peer", p.addr)
+	conn, err := net.DialTimeout("tcp", p.addr, lookupIOTimeout)
+	if err != nil {
+		return err
+	}
+	p.conn = conn
+	conn.SetWriteDeadline(time.Now().Add(lookupIOTimeout))
+	if _, err := conn.Write([]byte(protocol.MagicV1)); err != nil {
+		return err
+	}
+	body, err := json.Marshal(lp.n.identityForLookupd())
+	if err != nil {
+		return err
+	}
+	var sizeBuf [4]byte
+	binary.BigEndian.PutUint32(sizeBuf[:], uint32(len(body)))
+	reply, err := p.roundTrip("IDENTIFY\n", append(sizeBuf[:], body...))
+	if err != nil {
+		return err
+	}
+	var info lookupInfo
+	if len(reply) == 0 || reply[0] != '{' || json.Unmarshal(reply, &info) != nil {
+		return fmt.Errorf("IDENTIFY rejected: %s", reply)
+	}
+	lp.mu.Lock()
+	p.info = info
+	lp.mu.Unlock()
+	lp.n.log.Logf(lg.INFO, "LOOKUPD(%s): peer info %+v", p.addr, info)
+	for _, t := range lp.n.topicList() {
+		chans := t.Channels()
+		if len(chans) == 0 {
+			if _, err := p.roundTrip(commandLine(lookupRegister, t.name, ""), nil); err != nil {
+				return err
+			}
+		}
+		for _, c := range chans {
+			if _, err := p.roundTrip(commandLine(lookupRegister, t.name, c.name), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// roundTrip writes a command (and body) and reads the V1 reply.
+func (p *lookupPeer) roundTrip(line string, body []byte) ([]byte, error) {
+	if p.conn == nil {
+		return nil, net.ErrClosed
+	}
+	p.conn.SetDeadline(time.Now().Add(lookupIOTimeout))
+	if _, err := p.conn.Write(append([]byte(line), body...)); err != nil {
+		return nil, err
+	}
+	size, err := protocol.ReadInt32(p.conn)
+	if err != nil {
+		return nil, err
+	}
+	if size < 0 || size > 1<<20 {
+		return nil, fmt.Errorf("bad reply size %d", size)
+	}
+	reply := make([]byte, size)
+	if _, err := io.ReadFull(p.conn, reply); err != nil {
+		return nil, err
+	}
+	if len(reply) >= 2 && string(reply[:2]) == "E_" {
+		return reply, fmt.Errorf("%s", reply)
+	}
+	return reply, nil
+}
+
+// lookupIdentity is the IDENTIFY body nsqd sends to nsqlookupd.
+type lookupIdentity struct {
+	Version          string `json:"version"`
+	TCPPort          int    `json:"tcp_port"`
+	HTTPPort         int    `json:"http_port"`
+	Hostname         string `json:"hostname"`
+	BroadcastAddress string `json:"broadcast_address"`
+	TopologyZone     string `json:"topology_zone"`
+	TopologyRegion   string `json:"topology_region"`
+}
+
+func (n *NSQD) identityForLookupd() lookupIdentity {
+	hostname, _ := os.Hostname()
+	return lookupIdentity{
+		Version:          version.Binary,
+		TCPPort:          n.broadcastTCPPort(),
+		HTTPPort:         n.broadcastHTTPPort(),
+		Hostname:         hostname,
+		BroadcastAddress: n.opts.BroadcastAddress,
+		TopologyZone:     n.opts.TopologyZone,
+		TopologyRegion:   n.opts.TopologyRegion,
+	}
+}
+
+func (n *NSQD) broadcastTCPPort() int {
+	if n.opts.BroadcastTCPPort != 0 {
+		return n.opts.BroadcastTCPPort
+	}
+	return httpapi.Port(n.tcpListener)
+}
+
+func (n *NSQD) broadcastHTTPPort() int {
+	if n.opts.BroadcastHTTPPort != 0 {
+		return n.opts.BroadcastHTTPPort
+	}
+	if n.httpListener == nil {
+		return 0
+	}
+	return httpapi.Port(n.httpListener)
+}
+
+// channelsFor asks every identified lookupd which channels topic has, so
+// a new topic can create them before it delivers anything.
+func (lp *lookupPeers) channelsFor(topic string) []string {
+	lp.mu.Lock()
+	var endpoints []string
+	configured := len(lp.peers) > 0
+	for _, a := range lp.order {
+		info := lp.peers[a].info
+		if info.BroadcastAddress == "" || info.HTTPPort == 0 {
+			continue
+		}
+		endpoints = append(endpoints, fmt.Sprintf("http://%s/channels?topic=%s",
+			net.JoinHostPort(info.BroadcastAddress, strconv.Itoa(info.HTTPPort)), url.QueryEscape(topic)))
+	}
+	lp.mu.Unlock()
+	if configured && len(endpoints) == 0 {
+		lp.n.log.Logf(lg.ERROR, "no connected nsqlookupd to ask for channels of topic %s", topic)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range endpoints {
+		var resp struct {
+			Channels []string `json:"channels"`
+		}
+		if err := lp.n.httpClient.GETV1(context.Background(), e, &resp); err != nil {
+			lp.n.log.Logf(lg.ERROR, "failed to query %s - %s", e, err)
+			continue
+		}
+		for _, c := range resp.Channels {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// addrs returns the configured lookupd TCP addresses.
+func (lp *lookupPeers) addrs() []string {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	return append([]string{}, lp.order...)
+}

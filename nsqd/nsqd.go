@@ -1,0 +1,547 @@
+package nsqd
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dropin/nsq/internal/httpapi"
+	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/names"
+	"github.com/dropin/nsq/internal/protocol"
+	"github.com/dropin/nsq/internal/storage"
+)
+
+var (
+	errTopicNotFound   = errors.New("topic not found")
+	errChannelNotFound = errors.New("channel not found")
+)
+
+// NSQD is the broker daemon. It owns the listeners, the topics and the
+// connected clients. Create it with New, run it with Main, stop it with
+// Exit. Safe for concurrent use.
+type NSQD struct {
+	optsMu    sync.Mutex // guards the options PUT /config can change
+	opts      *Options
+	log       *lg.Leveled
+	env       *queueEnv
+	startTime time.Time
+
+	// mu guards topics and exiting.
+	mu      sync.RWMutex
+	topics  map[string]*Topic
+	exiting bool
+	loading atomic.Bool
+	chanGen atomic.Uint64 // bumped when a channel is created or deleted
+
+	// clientsMu guards clients.
+	clientsMu    sync.Mutex
+	clients      map[int64]*client
+	lastClientID atomic.Int64
+
+	tcpListener   net.Listener
+	httpListener  net.Listener
+	httpsListener net.Listener
+	tlsConfig     *tls.Config
+	tlsRequired   TLSRequired
+	httpClient    *httpapi.Client
+	auth          *authClient
+	lookup        *lookupPeers
+
+	dataDir  *os.File // flocked
+	metaWake chan struct{}
+	metaMu   sync.Mutex // serializes nsqd.dat writes
+
+	// healthMu guards healthErr.
+	healthMu  sync.RWMutex
+	healthErr error
+
+	exitCh   chan struct{}
+	exitOnce sync.Once
+	wg       sync.WaitGroup
+	connWG   sync.WaitGroup
+}
+
+// New validates opts, locks the data directory, opens the listeners and
+// loads nsqd.dat. With port 0 in an address, the real ports are known as
+// soon as New returns.
+func New(opts *Options) (n *NSQD, err error) {
+	if opts.Logger == nil {
+		opts.Logger = lg.NewStderr(opts.LogPrefix)
+	}
+	if opts.TLSClientAuthPolicy != "" && opts.TLSRequired == TLSNotRequired {
+		opts.TLSRequired = TLSRequiredAll
+	}
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if opts.DataPath == "" {
+		if opts.DataPath, err = os.Getwd(); err != nil {
+			return nil, err
+		}
+	}
+	n = &NSQD{
+		opts:        opts,
+		log:         lg.NewLeveled(opts.Logger, opts.LogLevel),
+		startTime:   time.Now(),
+		topics:      make(map[string]*Topic),
+		clients:     make(map[int64]*client),
+		tlsRequired: opts.TLSRequired,
+		metaWake:    make(chan struct{}, 1),
+		exitCh:      make(chan struct{}),
+	}
+	defer func() {
+		if err != nil {
+			n.closeListeners()
+			n.unlockDataDir()
+		}
+	}()
+	if n.dataDir, err = lockDir(opts.DataPath); err != nil {
+		return nil, fmt.Errorf("failed to lock data-path: %w", err)
+	}
+	if n.tlsConfig, err = buildTLSConfig(opts); err != nil {
+		return nil, fmt.Errorf("failed to build TLS config - %w", err)
+	}
+	n.httpClient = httpapi.NewClient(outboundTLS(opts), opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout)
+	if len(opts.AuthHTTPAddresses) > 0 {
+		n.auth = newAuthClient(opts.AuthHTTPAddresses, opts.AuthHTTPRequestMethod, n.httpClient)
+	}
+	n.env = &queueEnv{
+		memQueueSize:   int(opts.MemQueueSize),
+		maxMsgTimeout:  opts.MaxMsgTimeout,
+		maxConsumers:   opts.MaxChannelConsumers,
+		e2eQuantiles:   opts.E2EProcessingLatencyPercentiles,
+		e2eWindow:      opts.E2EProcessingLatencyWindowTime,
+		log:            n.log,
+		topologyAware:  opts.hasExperiment(experimentTopologyAware),
+		topologyZone:   opts.TopologyZone,
+		topologyRegion: opts.TopologyRegion,
+		nodeID:         opts.ID,
+		onDiskError:    n.setHealth,
+		onDiskOK:       n.clearHealth,
+		disk: storage.DiskOptions{
+			DataPath:        opts.DataPath,
+			MaxBytesPerFile: opts.MaxBytesPerFile,
+			MinMsgSize:      msgHeaderLength,
+			MaxMsgSize:      int32(opts.MaxMsgSize) + msgHeaderLength,
+			SyncEvery:       opts.SyncEvery,
+			SyncTimeout:     opts.SyncTimeout,
+			Log:             n.log,
+		},
+	}
+	if n.tcpListener, err = httpapi.Listen(opts.TCPAddress); err != nil {
+		return nil, fmt.Errorf("listen (%s) failed - %w", opts.TCPAddress, err)
+	}
+	if opts.HTTPAddress != "" {
+		if n.httpListener, err = httpapi.Listen(opts.HTTPAddress); err != nil {
+			return nil, fmt.Errorf("listen (%s) failed - %w", opts.HTTPAddress, err)
+		}
+	}
+	if n.tlsConfig != nil && opts.HTTPSAddress != "" {
+		l, err := httpapi.Listen(opts.HTTPSAddress)
+		if err != nil {
+			return nil, fmt.Errorf("listen (%s) failed - %w", opts.HTTPSAddress, err)
+		}
+		n.httpsListener = tls.NewListener(l, n.tlsConfig)
+	}
+	n.lookup = newLookupPeers(n)
+	if err = n.loadMetadata(); err != nil {
+		return nil, err
+	}
+	if err = n.persistMetadata(); err != nil {
+		return nil, fmt.Errorf("failed to persist metadata - %w", err)
+	}
+	return n, nil
+}
+
+// RealTCPAddr is the bound TCP address.
+func (n *NSQD) RealTCPAddr() net.Addr { return n.tcpListener.Addr() }
+
+// RealHTTPAddr is the bound HTTP address, or nil without an HTTP listener.
+func (n *NSQD) RealHTTPAddr() net.Addr {
+	if n.httpListener == nil {
+		return nil
+	}
+	return n.httpListener.Addr()
+}
+
+// RealHTTPSAddr is the bound HTTPS address, or nil without TLS.
+func (n *NSQD) RealHTTPSAddr() net.Addr {
+	if n.httpsListener == nil {
+		return nil
+	}
+	return n.httpsListener.Addr()
+}
+
+// Main serves until Exit is called. It returns an error if a listener
+// fails for a reason other than Exit.
+func (n *NSQD) Main() error {
+	errc := make(chan error, 3)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.acceptLoop(); err != nil {
+			errc <- err
+		}
+	}()
+	handler := newHTTPServer(n, false)
+	for _, l := range []net.Listener{n.httpListener, n.httpsListener} {
+		if l == nil {
+			continue
+		}
+		l := l
+		h := handler
+		if l == n.httpsListener {
+			h = newHTTPServer(n, true)
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := httpapi.Serve(l, h, nil); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	n.startLoop(n.queueScanLoop)
+	n.startLoop(n.lookup.loop)
+	n.startLoop(n.metadataLoop)
+	if n.opts.StatsdAddress != "" {
+		n.startLoop(n.statsdLoop)
+	}
+	select {
+	case <-n.exitCh:
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+func (n *NSQD) startLoop(f func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+}
+
+// Exit stops the daemon: listeners close, clients are disconnected, every
+// queued, in-flight and deferred message is written to disk and nsqd.dat
+// is saved.
+func (n *NSQD) Exit() {
+	n.exitOnce.Do(n.exit)
+}
+
+func (n *NSQD) exit() {
+	n.closeListeners()
+	n.mu.Lock()
+	n.exiting = true
+	n.mu.Unlock()
+
+	n.clientsMu.Lock()
+	for _, c := range n.clients {
+		c.closeConn()
+	}
+	n.clientsMu.Unlock()
+	n.connWG.Wait()
+
+	if err := n.persistMetadata(); err != nil {
+		n.log.Logf(lg.ERROR, "failed to persist metadata - %s", err)
+	}
+	n.mu.RLock()
+	topics := make([]*Topic, 0, len(n.topics))
+	for _, t := range n.topics {
+		topics = append(topics, t)
+	}
+	n.mu.RUnlock()
+	for _, t := range topics {
+		if err := t.close(); err != nil {
+			n.log.Logf(lg.ERROR, "TOPIC(%s): close failed - %s", t.name, err)
+		}
+	}
+	close(n.exitCh)
+	n.wg.Wait()
+	n.unlockDataDir()
+	n.log.Logf(lg.INFO, "NSQ: bye")
+}
+
+func (n *NSQD) closeListeners() {
+	for _, l := range []net.Listener{n.tcpListener, n.httpListener, n.httpsListener} {
+		if l != nil {
+			l.Close()
+		}
+	}
+}
+
+// acceptLoop accepts TCP clients until the listener closes.
+func (n *NSQD) acceptLoop() error {
+	n.log.Logf(lg.INFO, "TCP: listening on %s", n.tcpListener.Addr())
+	for {
+		conn, err := n.tcpListener.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("accept failed - %w", err)
+		}
+		n.connWG.Add(1)
+		go func() {
+			defer n.connWG.Done()
+			n.handleConn(conn)
+		}()
+	}
+}
+
+// handleConn reads the magic and runs the V2 protocol.
+func (n *NSQD) handleConn(conn net.Conn) {
+	n.log.Logf(lg.INFO, "TCP: new client(%s)", conn.RemoteAddr())
+	conn.SetReadDeadline(time.Now().Add(n.opts.ClientTimeout))
+	var magic [4]byte
+	if _, err := readFull(conn, magic[:]); err != nil {
+		n.log.Logf(lg.ERROR, "client(%s) failed to read protocol version - %s", conn.RemoteAddr(), err)
+		conn.Close()
+		return
+	}
+	if string(magic[:]) != protocol.MagicV2 {
+		n.log.Logf(lg.ERROR, "client(%s) bad protocol magic '%s'", conn.RemoteAddr(), magic)
+		var buf []byte
+		buf = protocol.AppendFrame(buf, protocol.FrameTypeError, []byte(protocol.ErrBadProtocol))
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		conn.Write(buf)
+		conn.Close()
+		return
+	}
+	c := newClient(n.lastClientID.Add(1), conn, &clientDefaults{
+		heartbeat:           n.opts.ClientTimeout / 2,
+		outputBufferTimeout: n.opts.OutputBufferTimeout,
+		msgTimeout:          n.opts.MsgTimeout,
+	})
+	n.clientsMu.Lock()
+	if n.isExiting() {
+		n.clientsMu.Unlock()
+		conn.Close()
+		return
+	}
+	n.clients[c.id] = c
+	n.clientsMu.Unlock()
+
+	(&protocolV2{n: n}).serve(c)
+
+	n.clientsMu.Lock()
+	delete(n.clients, c.id)
+	n.clientsMu.Unlock()
+	n.log.Logf(lg.INFO, "PROTOCOL(V2): [%s] exiting", c.remoteAddr)
+}
+
+func readFull(conn net.Conn, b []byte) (int, error) {
+	total := 0
+	for total < len(b) {
+		k, err := conn.Read(b[total:])
+		total += k
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (n *NSQD) isExiting() bool {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.exiting
+}
+
+func (n *NSQD) tlsRequiredTCP() bool { return n.tlsRequired != TLSNotRequired }
+
+// GetTopic returns the named topic, creating it if needed. A new topic
+// first creates the channels nsqlookupd knows for it, then starts.
+func (n *NSQD) GetTopic(name string) (*Topic, error) {
+	n.mu.RLock()
+	t, ok := n.topics[name]
+	n.mu.RUnlock()
+	if ok {
+		return t, nil
+	}
+	n.mu.Lock()
+	if n.exiting {
+		n.mu.Unlock()
+		return nil, errExiting
+	}
+	if t, ok = n.topics[name]; ok {
+		n.mu.Unlock()
+		return t, nil
+	}
+	t = newTopic(name, n.env, n.topicHooks())
+	n.topics[name] = t
+	n.mu.Unlock()
+	n.log.Logf(lg.INFO, "TOPIC(%s): created", name)
+
+	if n.loading.Load() {
+		return t, nil // the loader starts it once its channels exist
+	}
+	for _, ch := range n.lookup.channelsFor(name) {
+		if !names.IsEphemeral(ch) && names.IsValidChannelName(ch) {
+			t.GetChannel(ch)
+		}
+	}
+	t.start()
+	n.lookup.notify(lookupRegister, name, "")
+	if !t.ephemeral {
+		n.markMetadataDirty()
+	}
+	return t, nil
+}
+
+// GetExistingTopic returns the named topic if it exists.
+func (n *NSQD) GetExistingTopic(name string) (*Topic, error) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	t, ok := n.topics[name]
+	if !ok {
+		return nil, errTopicNotFound
+	}
+	return t, nil
+}
+
+// DeleteExistingTopic deletes a topic with its channels and data. The
+// topic is marked exiting before it leaves the map, so a racing publish
+// fails with "exiting".
+func (n *NSQD) DeleteExistingTopic(name string) error {
+	t, err := n.GetExistingTopic(name)
+	if err != nil {
+		return err
+	}
+	n.log.Logf(lg.INFO, "TOPIC(%s): deleting", name)
+	t.delete()
+	n.mu.Lock()
+	if n.topics[name] == t {
+		delete(n.topics, name)
+	}
+	n.mu.Unlock()
+	n.lookup.notify(lookupUnregister, name, "")
+	n.markMetadataDirty()
+	return nil
+}
+
+func (n *NSQD) topicHooks() topicHooks {
+	return topicHooks{
+		channelCreated: func(t *Topic, c *Channel) {
+			n.chanGen.Add(1)
+			n.lookup.notify(lookupRegister, t.name, c.name)
+			if !c.ephemeral && !n.loading.Load() {
+				n.markMetadataDirty()
+			}
+		},
+		channelDeleted: func(t *Topic, c *Channel) {
+			n.chanGen.Add(1)
+			n.lookup.notify(lookupUnregister, t.name, c.name)
+			if !c.ephemeral {
+				n.markMetadataDirty()
+			}
+		},
+		lastChannelGone: func(t *Topic) {
+			go n.DeleteExistingTopic(t.name)
+		},
+	}
+}
+
+// topicList returns the topics sorted by name.
+func (n *NSQD) topicList() []*Topic {
+	n.mu.RLock()
+	list := make([]*Topic, 0, len(n.topics))
+	for _, t := range n.topics {
+		list = append(list, t)
+	}
+	n.mu.RUnlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+	return list
+}
+
+func (n *NSQD) setHealth(err error) {
+	n.healthMu.Lock()
+	n.healthErr = err
+	n.healthMu.Unlock()
+}
+
+func (n *NSQD) clearHealth() {
+	n.healthMu.RLock()
+	bad := n.healthErr != nil
+	n.healthMu.RUnlock()
+	if bad {
+		n.setHealth(nil)
+	}
+}
+
+// health returns "OK" or "NOK - <last disk error>".
+func (n *NSQD) health() (string, bool) {
+	n.healthMu.RLock()
+	defer n.healthMu.RUnlock()
+	if n.healthErr != nil {
+		return "NOK - " + n.healthErr.Error(), false
+	}
+	return "OK", true
+}
+
+// buildTLSConfig returns the server TLS config, or nil without a cert.
+func buildTLSConfig(opts *Options) (*tls.Config, error) {
+	if opts.TLSCert == "" && opts.TLSKey == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		MinVersion:   uint16(opts.TLSMinVersion),
+	}
+	switch opts.TLSClientAuthPolicy {
+	case "require":
+		cfg.ClientAuth = tls.RequireAnyClientCert
+	case "require-verify":
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	if opts.TLSRootCAFile != "" {
+		pem, err := os.ReadFile(opts.TLSRootCAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificates in --tls-root-ca-file %s", opts.TLSRootCAFile)
+		}
+		cfg.ClientCAs = pool
+	}
+	return cfg, nil
+}
+
+// outboundTLS is the client TLS config for auth and lookupd HTTP calls.
+func outboundTLS(opts *Options) *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if opts.TLSRootCAFile != "" {
+		if pem, err := os.ReadFile(opts.TLSRootCAFile); err == nil {
+			pool := x509.NewCertPool()
+			if pool.AppendCertsFromPEM(pem) {
+				cfg.RootCAs = pool
+			}
+		}
+	}
+	if opts.TLSCert != "" && opts.TLSKey != "" {
+		if cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey); err == nil {
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+	}
+	return cfg
+}

@@ -1,0 +1,463 @@
+package nsqd
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/names"
+	"github.com/dropin/nsq/internal/storage"
+)
+
+// topicHooks tell the daemon about changes it must persist or announce.
+type topicHooks struct {
+	channelCreated func(t *Topic, c *Channel)
+	channelDeleted func(t *Topic, c *Channel)
+	// lastChannelGone is called when an ephemeral topic loses its last
+	// channel.
+	lastChannelGone func(t *Topic)
+}
+
+// Topic receives published messages and copies each to every channel. A
+// publish fans out straight from the publisher's goroutine; only when the
+// topic cannot deliver (no channels yet, paused, not started, or a backlog
+// already waiting) are messages kept in the topic's own queue, which a pump
+// goroutine drains into the channels once they can take them. Safe for
+// concurrent use.
+type Topic struct {
+	name      string
+	ephemeral bool
+	env       *queueEnv
+	hooks     topicHooks
+	backend   storage.Backend
+	ids       *guidFactory
+
+	// mu guards channels, chanList, started and exiting. Publishers hold it
+	// for reading, so changes to the channel set, pause state and start are
+	// exclusive with a publish in progress.
+	mu       sync.RWMutex
+	channels map[string]*Channel
+	chanList []*Channel // sorted by name; replaced, never modified
+	started  bool
+	exiting  bool
+
+	qmu       sync.Mutex // guards queue
+	queue     msgDeque
+	diskDepth atomic.Int64 // messages in backend
+
+	paused       atomic.Bool
+	messageCount atomic.Uint64
+	messageBytes atomic.Uint64
+
+	pumpWake chan struct{}
+	exitCh   chan struct{}
+	pumpDone sync.WaitGroup
+	stopOnce sync.Once
+}
+
+func newTopic(name string, env *queueEnv, hooks topicHooks) *Topic {
+	t := &Topic{
+		name:      name,
+		ephemeral: names.IsEphemeral(name),
+		env:       env,
+		hooks:     hooks,
+		ids:       newGUIDFactory(env.nodeID),
+		channels:  make(map[string]*Channel),
+		pumpWake:  make(chan struct{}, 1),
+		exitCh:    make(chan struct{}),
+	}
+	if t.ephemeral {
+		t.backend = storage.NewDiscard()
+	} else {
+		t.backend = storage.NewDisk(name, env.disk)
+		t.diskDepth.Store(t.backend.Depth())
+	}
+	t.pumpDone.Add(1)
+	go t.pump()
+	return t
+}
+
+// Name returns the topic name.
+func (t *Topic) Name() string { return t.name }
+
+// start lets the topic deliver. Topics loaded from nsqd.dat start only
+// after their channels are recreated, and new ones after the channels
+// nsqlookupd knows are created, so no channel misses a message.
+func (t *Topic) start() {
+	t.mu.Lock()
+	t.started = true
+	t.mu.Unlock()
+	t.signalPump()
+}
+
+func (t *Topic) signalPump() {
+	select {
+	case t.pumpWake <- struct{}{}:
+	default:
+	}
+}
+
+// newMessages allocates messages with fresh IDs for bodies.
+func (t *Topic) newMessages(bodies [][]byte, deferral time.Duration) ([]*Message, error) {
+	ids := make([]MessageID, len(bodies))
+	if err := t.ids.fill(ids); err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixNano()
+	msgs := make([]*Message, len(bodies))
+	block := make([]Message, len(bodies))
+	for i, b := range bodies {
+		m := &block[i]
+		m.ID, m.Body, m.Timestamp, m.deferral = ids[i], b, now, deferral
+		msgs[i] = m
+	}
+	return msgs, nil
+}
+
+// Publish accepts bodies as new messages; with deferral > 0 each channel
+// holds them for that long first (DPUB).
+func (t *Topic) Publish(bodies [][]byte, deferral time.Duration) error {
+	msgs, err := t.newMessages(bodies, deferral)
+	if err != nil {
+		return err
+	}
+	var size uint64
+	for _, b := range bodies {
+		size += uint64(len(b))
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.exiting {
+		return errExiting
+	}
+	if t.canFanOutLocked() && t.backlogEmpty() {
+		err = t.fanOutLocked(msgs)
+	} else {
+		err = t.enqueue(msgs)
+		t.signalPump()
+	}
+	if err != nil {
+		return err
+	}
+	t.messageCount.Add(uint64(len(msgs)))
+	t.messageBytes.Add(size)
+	return nil
+}
+
+func (t *Topic) canFanOutLocked() bool {
+	return t.started && len(t.chanList) > 0 && !t.paused.Load()
+}
+
+func (t *Topic) backlogEmpty() bool {
+	if t.diskDepth.Load() > 0 {
+		return false
+	}
+	t.qmu.Lock()
+	n := t.queue.len()
+	t.qmu.Unlock()
+	return n == 0
+}
+
+// fanOutLocked gives every channel its own copy of msgs (sharing bodies).
+// t.mu must be held for reading.
+func (t *Topic) fanOutLocked(msgs []*Message) error {
+	var firstErr error
+	for i, c := range t.chanList {
+		own := msgs
+		if i > 0 {
+			own = make([]*Message, len(msgs))
+			block := make([]Message, len(msgs))
+			for j, m := range msgs {
+				block[j] = Message{ID: m.ID, Body: m.Body, Timestamp: m.Timestamp, Attempts: m.Attempts, deferral: m.deferral}
+				own[j] = &block[j]
+			}
+		}
+		if err := c.putMessages(own); err != nil && err != errExiting && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+// enqueue keeps msgs in the topic until it can deliver: memory first,
+// then the backend (where a deferral is lost, as in NSQ).
+func (t *Topic) enqueue(msgs []*Message) error {
+	var overflow []*Message
+	t.qmu.Lock()
+	for _, m := range msgs {
+		if t.queue.len() < t.env.memQueueSize {
+			t.queue.pushBack(m)
+		} else {
+			overflow = append(overflow, m)
+		}
+	}
+	t.qmu.Unlock()
+	for _, m := range overflow {
+		if err := t.backend.Put(m.encode()); err != nil {
+			t.env.log.Logf(lg.ERROR, "TOPIC(%s): failed to write message to backend - %s", t.name, err)
+			t.env.onDiskError(err)
+			return err
+		}
+		if !t.ephemeral {
+			t.diskDepth.Add(1)
+		}
+		t.env.onDiskOK()
+	}
+	return nil
+}
+
+// pump drains the topic's backlog into its channels whenever it can.
+func (t *Topic) pump() {
+	defer t.pumpDone.Done()
+	for {
+		select {
+		case <-t.pumpWake:
+		case <-t.exitCh:
+			return
+		}
+		if !t.drain() {
+			return
+		}
+	}
+}
+
+const pumpBatch = 256
+
+// drain delivers the backlog until it is empty or the topic cannot
+// deliver. It returns false when the topic is exiting.
+func (t *Topic) drain() bool {
+	batch := make([]*Message, 0, pumpBatch)
+	for {
+		t.mu.RLock()
+		if t.exiting {
+			t.mu.RUnlock()
+			return false
+		}
+		if !t.canFanOutLocked() {
+			t.mu.RUnlock()
+			return true
+		}
+		batch = batch[:0]
+		t.qmu.Lock()
+		for len(batch) < pumpBatch && t.queue.len() > 0 {
+			batch = append(batch, t.queue.popFront())
+		}
+		t.qmu.Unlock()
+		if len(batch) > 0 {
+			t.fanOutLocked(batch)
+			t.mu.RUnlock()
+			continue
+		}
+		t.mu.RUnlock()
+		if t.diskDepth.Load() <= 0 {
+			return true
+		}
+		var data []byte
+		select {
+		case data = <-t.backend.ReadChan():
+			t.diskDepth.Add(-1)
+		case <-t.exitCh:
+			return false
+		}
+		m, err := decodeMessage(data)
+		if err != nil {
+			t.env.log.Logf(lg.ERROR, "TOPIC(%s): dropping unreadable disk record - %s", t.name, err)
+			continue
+		}
+		t.mu.RLock()
+		switch {
+		case t.exiting:
+			t.mu.RUnlock()
+			if err := t.backend.Put(data); err == nil {
+				t.diskDepth.Add(1)
+			}
+			return false
+		case t.canFanOutLocked():
+			t.fanOutLocked([]*Message{m})
+		default:
+			t.qmu.Lock()
+			t.queue.pushFront(m)
+			t.qmu.Unlock()
+		}
+		t.mu.RUnlock()
+	}
+}
+
+// GetChannel returns the named channel, creating it if needed.
+func (t *Topic) GetChannel(name string) (*Channel, error) {
+	t.mu.RLock()
+	c, ok := t.channels[name]
+	exiting := t.exiting
+	t.mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	if exiting {
+		return nil, errExiting
+	}
+	t.mu.Lock()
+	if t.exiting {
+		t.mu.Unlock()
+		return nil, errExiting
+	}
+	c, ok = t.channels[name]
+	if !ok {
+		c = newChannel(t.name, name, t.env, t.ephemeralChannelGone)
+		t.channels[name] = c
+		t.rebuildListLocked()
+	}
+	t.mu.Unlock()
+	if !ok {
+		t.env.log.Logf(lg.INFO, "TOPIC(%s): new channel(%s)", t.name, name)
+		if t.hooks.channelCreated != nil {
+			t.hooks.channelCreated(t, c)
+		}
+		t.signalPump()
+	}
+	return c, nil
+}
+
+// getExistingChannel returns the named channel if it exists.
+func (t *Topic) getExistingChannel(name string) (*Channel, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	c, ok := t.channels[name]
+	return c, ok
+}
+
+func (t *Topic) rebuildListLocked() {
+	list := make([]*Channel, 0, len(t.channels))
+	for _, c := range t.channels {
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+	t.chanList = list
+}
+
+// Channels returns the channels sorted by name.
+func (t *Topic) Channels() []*Channel {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.chanList
+}
+
+func (t *Topic) ephemeralChannelGone(c *Channel) {
+	// runs on a client's goroutine; deleting closes nothing it waits for
+	go t.DeleteChannel(c.name)
+}
+
+// DeleteChannel removes a channel, its data and its subscribers.
+func (t *Topic) DeleteChannel(name string) error {
+	t.mu.Lock()
+	c, ok := t.channels[name]
+	if !ok {
+		t.mu.Unlock()
+		return errChannelNotFound
+	}
+	delete(t.channels, name)
+	t.rebuildListLocked()
+	left := len(t.channels)
+	t.mu.Unlock()
+
+	t.env.log.Logf(lg.INFO, "TOPIC(%s): deleting channel %s", t.name, name)
+	err := c.delete()
+	if t.hooks.channelDeleted != nil {
+		t.hooks.channelDeleted(t, c)
+	}
+	if left == 0 && t.ephemeral && t.hooks.lastChannelGone != nil {
+		t.hooks.lastChannelGone(t)
+	}
+	return err
+}
+
+// Pause stops copying messages to channels.
+func (t *Topic) Pause() {
+	t.mu.Lock()
+	t.paused.Store(true)
+	t.mu.Unlock()
+}
+
+// Unpause resumes copying.
+func (t *Topic) Unpause() {
+	t.mu.Lock()
+	t.paused.Store(false)
+	t.mu.Unlock()
+	t.signalPump()
+}
+
+// IsPaused reports whether the topic is paused.
+func (t *Topic) IsPaused() bool { return t.paused.Load() }
+
+// Empty drops the messages waiting in the topic itself; channels keep
+// theirs.
+func (t *Topic) Empty() error {
+	t.qmu.Lock()
+	t.queue.clear()
+	t.qmu.Unlock()
+	err := t.backend.Empty()
+	t.diskDepth.Store(0)
+	return err
+}
+
+// Depth is the number of messages waiting in the topic.
+func (t *Topic) Depth() int64 {
+	t.qmu.Lock()
+	n := int64(t.queue.len())
+	t.qmu.Unlock()
+	return n + t.backend.Depth()
+}
+
+// markExiting makes publishers fail and stops the pump.
+func (t *Topic) markExiting() []*Channel {
+	t.mu.Lock()
+	t.exiting = true
+	list := t.chanList
+	t.mu.Unlock()
+	t.stopOnce.Do(func() { close(t.exitCh) })
+	t.pumpDone.Wait()
+	return list
+}
+
+// close stops the topic keeping its data on disk.
+func (t *Topic) close() error {
+	var firstErr error
+	for _, c := range t.markExiting() {
+		if err := c.close(); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	t.qmu.Lock()
+	var pending []*Message
+	t.queue.drain(func(m *Message) { pending = append(pending, m) })
+	t.qmu.Unlock()
+	for _, m := range pending {
+		if err := t.backend.Put(m.encode()); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if err := t.backend.Close(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return firstErr
+}
+
+// delete stops the topic and removes its data and channels.
+func (t *Topic) delete() error {
+	channels := t.markExiting()
+	t.mu.Lock()
+	t.channels = map[string]*Channel{}
+	t.chanList = nil
+	t.mu.Unlock()
+	for _, c := range channels {
+		c.delete()
+		if t.hooks.channelDeleted != nil {
+			t.hooks.channelDeleted(t, c)
+		}
+	}
+	t.qmu.Lock()
+	t.queue.clear()
+	t.qmu.Unlock()
+	return t.backend.Delete()
+}
