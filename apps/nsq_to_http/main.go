@@ -1,0 +1,17 @@
+// Command nsq_to_http consumes one topic/channel and turns every message
+// into an HTTP GET or POST to one or more addresses (round-robin,
+// hostpool, epsilon-greedy or all of them), FINishing a message only when
+// its request succeeded. It drains cleanly on SIGINT or SIGTERM.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	os.Exit(run(os.Args, os.Stdout, os.Stderr, sigs))
+}
