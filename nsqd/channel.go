@@ -78,18 +78,18 @@ type Channel struct {
 	exiting    bool
 	epoch      uint64 // bumped by empty so the disk pump drops a stale read
 
-	paused                  atomic.Bool
-	messageCount            atomic.Uint64
-	requeueCount            atomic.Uint64
-	timeoutCount            atomic.Uint64
-	zoneLocalCount          atomic.Uint64
-	regionLocalCount        atomic.Uint64
-	globalCount             atomic.Uint64
-	onLastClientGone        func(*Channel) // ephemeral channels delete themselves
-	diskWant                chan struct{}
-	exitCh                  chan struct{}
-	pumpDone                sync.WaitGroup
-	closeOnce               sync.Once
+	paused           atomic.Bool
+	messageCount     atomic.Uint64
+	requeueCount     atomic.Uint64
+	timeoutCount     atomic.Uint64
+	zoneLocalCount   atomic.Uint64
+	regionLocalCount atomic.Uint64
+	globalCount      atomic.Uint64
+	onLastClientGone func(*Channel) // ephemeral channels delete themselves
+	diskWant         chan struct{}
+	exitCh           chan struct{}
+	pumpDone         sync.WaitGroup
+	closeOnce        sync.Once
 }
 
 func newChannel(topicName, name string, env *queueEnv, onLastClientGone func(*Channel)) *Channel {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/names"
-	"github.com/dropin/nsq/internal/version"
 	quant "github.com/dropin/nsq/internal/quantile"
+	"github.com/dropin/nsq/internal/version"
 )
 
 // statsdPrefix expands --statsd-prefix: %s becomes the broadcast
