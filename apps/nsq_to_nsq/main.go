@@ -1,0 +1,18 @@
+// Command nsq_to_nsq consumes topics from one NSQ cluster and re-publishes
+// each message to one of a set of destination nsqd nodes (round-robin,
+// hostpool or epsilon-greedy), optionally filtering and reducing JSON
+// bodies. A source message is FINished only once its publish was
+// acknowledged. It drains cleanly on SIGINT or SIGTERM.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	os.Exit(run(os.Args, os.Stdout, os.Stderr, sigs))
+}
