@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -255,7 +257,7 @@ func getStats(tb testing.TB, n *NSQD, query string) statsResponse {
 // channelStats returns the stats of one channel, or nil.
 func channelStatsOf(tb testing.TB, n *NSQD, topic, channel string) *ChannelStats {
 	tb.Helper()
-	for _, t := range getStats(tb, n, "&topic="+topic).Topics {
+	for _, t := range getStats(tb, n, "&topic="+url.QueryEscape(topic)).Topics {
 		for _, c := range t.Channels {
 			if c.ChannelName == channel {
 				return c
@@ -268,4 +270,15 @@ func channelStatsOf(tb testing.TB, n *NSQD, topic, channel string) *ChannelStats
 func eventually(tb testing.TB, cond func() bool, msg string, args ...any) {
 	tb.Helper()
 	testutil.Eventually(tb, 10*time.Second, cond, msg, args...)
+}
+
+func newReader(conn net.Conn) *bufio.Reader { return bufio.NewReader(conn) }
+
+func readDirNames(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out, err
 }

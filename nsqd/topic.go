@@ -164,7 +164,10 @@ func (t *Topic) backlogEmpty() bool {
 // t.mu must be held for reading.
 func (t *Topic) fanOutLocked(msgs []*Message) error {
 	var firstErr error
-	for i, c := range t.chanList {
+	// the first channel gets msgs themselves, last: once a channel holds a
+	// message its delivery state changes under that channel's lock only
+	for i := len(t.chanList) - 1; i >= 0; i-- {
+		c := t.chanList[i]
 		own := msgs
 		if i > 0 {
 			own = make([]*Message, len(msgs))

@@ -1,0 +1,470 @@
+package nsqd
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dropin/nsq/internal/protocol"
+)
+
+func TestRDYLimitsInFlight(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	sub := subscribe(t, n, "rdy", "c", 0)
+	publish(t, n, "rdy", "1", "2", "3", "4", "5")
+	cs := channelStatsOf(t, n, "rdy", "c")
+	if cs.InFlightCount != 0 || cs.Clients[0].ReadyCount != 0 {
+		t.Fatalf("RDY 0 delivered: %+v", cs)
+	}
+	sub.cmd("RDY") // no argument means 1
+	m1 := sub.readMsg()
+	eventually(t, func() bool { return channelStatsOf(t, n, "rdy", "c").InFlightCount == 1 }, "one in flight")
+	sub.cmd("RDY 3")
+	got := []testMsg{m1, sub.readMsg(), sub.readMsg()}
+	eventually(t, func() bool {
+		cs := channelStatsOf(t, n, "rdy", "c")
+		return cs.InFlightCount == 3 && cs.Clients[0].ReadyCount == 3 && cs.Depth == 2
+	}, "RDY 3 caps in flight at 3")
+	sub.cmd("RDY 0")
+	for _, m := range got {
+		sub.cmd("FIN " + m.id)
+	}
+	eventually(t, func() bool { return channelStatsOf(t, n, "rdy", "c").InFlightCount == 0 }, "FINs processed")
+	if cs := channelStatsOf(t, n, "rdy", "c"); cs.Depth != 2 {
+		t.Fatalf("RDY 0 still delivered: %+v", cs)
+	}
+	sub.cmd("RDY 10")
+	for i := 0; i < 2; i++ {
+		sub.cmd("FIN " + sub.readMsg().id)
+	}
+	eventually(t, func() bool {
+		cs := channelStatsOf(t, n, "rdy", "c")
+		return cs.Depth == 0 && cs.InFlightCount == 0 && cs.Clients[0].FinishCount == 5
+	}, "all finished")
+}
+
+func TestMsgTimeoutRedelivers(t *testing.T) {
+	opts := testOptions(t)
+	opts.QueueScanInterval = 10 * time.Millisecond
+	n := startNSQD(t, opts)
+	sub := dial(t, n)
+	sub.identify(map[string]any{"msg_timeout": 1000})
+	sub.cmd("SUB to c")
+	sub.expectOK()
+	sub.cmd("RDY 5")
+	publish(t, n, "to", "late")
+	first := sub.readMsg()
+	second := sub.readMsg() // after the 1 s timeout
+	if second.id != first.id || second.attempts != 2 || second.body != "late" {
+		t.Fatalf("first %+v second %+v", first, second)
+	}
+	sub.cmd("FIN " + first.id)
+	eventually(t, func() bool {
+		cs := channelStatsOf(t, n, "to", "c")
+		return cs.TimeoutCount == 1 && cs.InFlightCount == 0
+	}, "timeout counted")
+}
+
+func TestTouchExtends(t *testing.T) {
+	opts := testOptions(t)
+	opts.QueueScanInterval = 10 * time.Millisecond
+	n := startNSQD(t, opts)
+	sub := dial(t, n)
+	sub.identify(map[string]any{"msg_timeout": 1000})
+	sub.cmd("SUB touch c")
+	sub.expectOK()
+	sub.cmd("RDY 1")
+	publish(t, n, "touch", "x")
+	m := sub.readMsg()
+	// keep it alive for well past its timeout
+	deadline := time.Now().Add(2500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		sub.cmd("TOUCH " + m.id)
+		time.Sleep(300 * time.Millisecond)
+	}
+	sub.cmd("FIN " + m.id)
+	sub.cmd("NOP")
+	eventually(t, func() bool { return channelStatsOf(t, n, "touch", "c").Clients[0].FinishCount == 1 }, "FIN after touches")
+	if cs := channelStatsOf(t, n, "touch", "c"); cs.TimeoutCount != 0 {
+		t.Fatalf("touched message timed out: %+v", cs)
+	}
+}
+
+func TestTouchCappedByMaxMsgTimeout(t *testing.T) {
+	opts := testOptions(t)
+	opts.QueueScanInterval = 10 * time.Millisecond
+	opts.MsgTimeout = time.Second
+	opts.MaxMsgTimeout = 1500 * time.Millisecond
+	n := startNSQD(t, opts)
+	sub := subscribe(t, n, "cap", "c", 1)
+	publish(t, n, "cap", "x")
+	m := sub.readMsg()
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+				sub.send([]byte("TOUCH " + m.id + "\n"))
+			}
+		}
+	}()
+	again := sub.readMsg() // redelivered despite touches
+	close(stop)
+	if again.id != m.id || again.attempts != 2 {
+		t.Fatalf("got %+v", again)
+	}
+}
+
+func TestREQ(t *testing.T) {
+	opts := testOptions(t)
+	opts.QueueScanInterval = 10 * time.Millisecond
+	opts.MaxReqTimeout = 2 * time.Second
+	n := startNSQD(t, opts)
+	sub := subscribe(t, n, "req", "c", 10)
+	publish(t, n, "req", "a")
+	m := sub.readMsg()
+	sub.cmd("REQ " + m.id + " 0")
+	m2 := sub.readMsg()
+	if m2.id != m.id || m2.attempts != 2 {
+		t.Fatalf("REQ 0: %+v", m2)
+	}
+	sub.cmd("REQ " + m.id + " 500")
+	eventually(t, func() bool { return channelStatsOf(t, n, "req", "c").DeferredCount == 1 }, "deferred")
+	m3 := sub.readMsg()
+	if m3.id != m.id || m3.attempts != 3 {
+		t.Fatalf("REQ 500: %+v", m3)
+	}
+	// a delay above --max-req-timeout is clamped, not refused
+	sub.cmd("REQ " + m.id + " 999999999")
+	m4 := sub.readMsg()
+	if m4.attempts != 4 {
+		t.Fatalf("clamped REQ: %+v", m4)
+	}
+	sub.cmd("FIN " + m.id)
+	eventually(t, func() bool {
+		cs := channelStatsOf(t, n, "req", "c")
+		return cs.RequeueCount == 3 && cs.Clients[0].RequeueCount == 3 && cs.InFlightCount == 0
+	}, "requeue counts")
+}
+
+func TestDisconnectDoesNotRequeueUntilTimeout(t *testing.T) {
+	opts := testOptions(t)
+	opts.QueueScanInterval = 10 * time.Millisecond
+	n := startNSQD(t, opts)
+	a := dial(t, n)
+	a.identify(map[string]any{"msg_timeout": 1000})
+	a.cmd("SUB disc c")
+	a.expectOK()
+	a.cmd("RDY 1")
+	publish(t, n, "disc", "x")
+	m := a.readMsg()
+	a.conn.Close()
+	eventually(t, func() bool { return channelStatsOf(t, n, "disc", "c").ClientCount == 0 }, "client gone")
+	if cs := channelStatsOf(t, n, "disc", "c"); cs.InFlightCount != 1 {
+		t.Fatalf("in flight dropped at disconnect: %+v", cs)
+	}
+	b := subscribe(t, n, "disc", "c", 1)
+	again := b.readMsg()
+	if again.id != m.id || again.attempts != 2 {
+		t.Fatalf("got %+v", again)
+	}
+}
+
+func TestHeartbeats(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	for _, sub := range []bool{false, true} {
+		c := dial(t, n)
+		c.identify(map[string]any{"heartbeat_interval": 1000})
+		if sub {
+			c.cmd("SUB hb c")
+			c.expectOK()
+		}
+		f, err := c.readFrameHB(true)
+		if err != nil || f.typ != protocol.FrameTypeResponse || string(f.data) != "_heartbeat_" {
+			t.Fatalf("sub=%v: want heartbeat, got %s %v", sub, f, err)
+		}
+		// a client that never answers is closed after two intervals
+		var closeErr error
+		for closeErr == nil {
+			_, closeErr = c.readFrameHB(true)
+		}
+	}
+}
+
+func TestCLS(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	sub := subscribe(t, n, "cls", "c", 1)
+	publish(t, n, "cls", "a", "b")
+	m := sub.readMsg()
+	sub.cmd("CLS")
+	sub.expect(protocol.FrameTypeResponse, "CLOSE_WAIT")
+	sub.cmd("RDY 10") // ignored without a reply
+	sub.cmd("FIN " + m.id)
+	sub.cmd("PUB cls", []byte("c"))
+	sub.expectOK() // still open, and nothing else was delivered
+	cs := channelStatsOf(t, n, "cls", "c")
+	if cs.Clients[0].State != stateClosing || cs.Clients[0].FinishCount != 1 || cs.InFlightCount != 0 || cs.Depth != 2 {
+		t.Fatalf("after CLS: %+v %+v", cs, cs.Clients[0])
+	}
+}
+
+func TestPausedChannel(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	if code, body, _ := httpDo(t, n, "POST", "/topic/create?topic=pz", ""); code != 200 {
+		t.Fatal(code, body)
+	}
+	httpDo(t, n, "POST", "/channel/create?topic=pz&channel=c", "")
+	if code, body, _ := httpDo(t, n, "POST", "/channel/pause?topic=pz&channel=c", ""); code != 200 {
+		t.Fatal(code, body)
+	}
+	sub := subscribe(t, n, "pz", "c", 5)
+	publish(t, n, "pz", "x")
+	cs := channelStatsOf(t, n, "pz", "c")
+	if !cs.Paused || cs.Depth != 1 || cs.InFlightCount != 0 {
+		t.Fatalf("paused channel delivered: %+v", cs)
+	}
+	httpDo(t, n, "POST", "/channel/unpause?topic=pz&channel=c", "")
+	if m := sub.readMsg(); m.body != "x" {
+		t.Fatal(m)
+	}
+}
+
+func TestPausedTopic(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	sub := subscribe(t, n, "pt", "c", 5)
+	httpDo(t, n, "POST", "/topic/pause?topic=pt", "")
+	publish(t, n, "pt", "1", "2")
+	ts := getStats(t, n, "&topic=pt").Topics[0]
+	if !ts.Paused || ts.Depth != 2 || ts.Channels[0].MessageCount != 0 {
+		t.Fatalf("paused topic copied: %+v", ts)
+	}
+	httpDo(t, n, "POST", "/topic/unpause?topic=pt", "")
+	for _, want := range []string{"1", "2"} {
+		if m := sub.readMsg(); m.body != want {
+			t.Fatalf("got %q want %q", m.body, want)
+		}
+	}
+}
+
+func TestMessagesBeforeChannel(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	publish(t, n, "early", "1", "2", "3")
+	if d := getStats(t, n, "&topic=early").Topics[0].Depth; d != 3 {
+		t.Fatalf("topic depth %d", d)
+	}
+	sub := subscribe(t, n, "early", "first", 10)
+	for _, want := range []string{"1", "2", "3"} {
+		if m := sub.readMsg(); m.body != want {
+			t.Fatalf("got %q want %q", m.body, want)
+		}
+	}
+	// a later channel only gets later messages
+	late := subscribe(t, n, "early", "second", 10)
+	publish(t, n, "early", "4")
+	if m := late.readMsg(); m.body != "4" {
+		t.Fatalf("second channel got %q", m.body)
+	}
+	if m := sub.readMsg(); m.body != "4" {
+		t.Fatalf("first channel got %q", m.body)
+	}
+}
+
+func TestFanOutAndSharing(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	a1 := subscribe(t, n, "fan", "a", 100)
+	a2 := subscribe(t, n, "fan", "a", 100)
+	b := subscribe(t, n, "fan", "b", 100)
+	const total = 200
+	bodies := make([]string, total)
+	for i := range bodies {
+		bodies[i] = fmt.Sprint(i)
+	}
+	c := dial(t, n)
+	c.cmd("MPUB fan", mpubBody(bodies...))
+	c.expectOK()
+	gotB := map[string]bool{}
+	for i := 0; i < total; i++ {
+		m := b.readMsg()
+		gotB[m.body] = true
+		b.cmd("FIN " + m.id)
+	}
+	if len(gotB) != total {
+		t.Fatalf("channel b got %d distinct", len(gotB))
+	}
+	// channel a's messages are split between its two subscribers, each once
+	eventually(t, func() bool {
+		cs := channelStatsOf(t, n, "fan", "a")
+		return cs.Depth == 0 && cs.InFlightCount == total
+	}, "channel a delivered everything")
+	cs := channelStatsOf(t, n, "fan", "a")
+	if cs.Clients[0].MessageCount+cs.Clients[1].MessageCount != total {
+		t.Fatalf("split %d + %d", cs.Clients[0].MessageCount, cs.Clients[1].MessageCount)
+	}
+	a1.conn.Close()
+	a2.conn.Close()
+}
+
+func TestEphemeral(t *testing.T) {
+	opts := testOptions(t)
+	opts.MemQueueSize = 2
+	n := startNSQD(t, opts)
+	sub := subscribe(t, n, "eph#ephemeral", "c#ephemeral", 0)
+	publish(t, n, "eph#ephemeral", "1", "2", "3", "4")
+	// memory holds 2; the rest of an ephemeral channel's overflow is dropped
+	cs := channelStatsOf(t, n, "eph#ephemeral", "c#ephemeral")
+	if cs.Depth != 2 || cs.BackendDepth != 0 {
+		t.Fatalf("ephemeral overflow: %+v", cs)
+	}
+	sub.conn.Close()
+	eventually(t, func() bool {
+		_, err := n.GetExistingTopic("eph#ephemeral")
+		return err != nil
+	}, "ephemeral topic removed with its last channel")
+	entries, _ := readDirNames(opts.DataPath)
+	for _, e := range entries {
+		if e != "nsqd.dat" {
+			t.Fatalf("ephemeral data on disk: %v", entries)
+		}
+	}
+}
+
+func TestMaxChannelConsumers(t *testing.T) {
+	opts := testOptions(t)
+	opts.MaxChannelConsumers = 1
+	n := startNSQD(t, opts)
+	subscribe(t, n, "max", "c", 0)
+	c := dial(t, n)
+	c.cmd("SUB max c")
+	c.expectError("E_SUB_FAILED SUB failed consumers for max:c exceeds limit of 1")
+	c.expectClosed()
+	subscribe(t, n, "max", "other", 0)
+}
+
+func TestSampleRate(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	sub := dial(t, n)
+	sub.identify(map[string]any{"sample_rate": 10})
+	sub.cmd("SUB sample c")
+	sub.expectOK()
+	sub.cmd("RDY 2500")
+	bodies := make([]string, 1000)
+	for i := range bodies {
+		bodies[i] = "x"
+	}
+	c := dial(t, n)
+	c.cmd("MPUB sample", mpubBody(bodies...))
+	c.expectOK()
+	eventually(t, func() bool { return channelStatsOf(t, n, "sample", "c").Depth == 0 }, "queue drained")
+	cs := channelStatsOf(t, n, "sample", "c")
+	// about 11% delivered; the odds of 0 or all 1000 are nil
+	if cs.InFlightCount == 0 || cs.InFlightCount >= 500 {
+		t.Fatalf("sample_rate 10 delivered %d of 1000", cs.InFlightCount)
+	}
+}
+
+func TestDeferredPublish(t *testing.T) {
+	opts := testOptions(t)
+	opts.QueueScanInterval = 10 * time.Millisecond
+	n := startNSQD(t, opts)
+	sub := subscribe(t, n, "dpub", "c", 5)
+	c := dial(t, n)
+	c.cmd("DPUB dpub 300", []byte("later"))
+	c.expectOK()
+	c.cmd("DPUB dpub 0", []byte("now"))
+	c.expectOK()
+	if m := sub.readMsg(); m.body != "now" {
+		t.Fatalf("DPUB 0 should behave like PUB, got %q first", m.body)
+	}
+	if m := sub.readMsg(); m.body != "later" {
+		t.Fatal(m)
+	}
+}
+
+func TestMemoryOverflowToDisk(t *testing.T) {
+	for _, size := range []int64{0, 5} {
+		t.Run(fmt.Sprint("mem=", size), func(t *testing.T) {
+			opts := testOptions(t)
+			opts.MemQueueSize = size
+			n := startNSQD(t, opts)
+			httpDo(t, n, "POST", "/topic/create?topic=disk", "")
+			httpDo(t, n, "POST", "/channel/create?topic=disk&channel=c", "")
+			const total = 100
+			bodies := make([]string, total)
+			for i := range bodies {
+				bodies[i] = fmt.Sprint(i)
+			}
+			c := dial(t, n)
+			c.cmd("MPUB disk", mpubBody(bodies...))
+			c.expectOK()
+			cs := channelStatsOf(t, n, "disk", "c")
+			if cs.Depth != total || cs.BackendDepth < total-size-1 {
+				t.Fatalf("stats %+v", cs)
+			}
+			sub := subscribe(t, n, "disk", "c", 10)
+			got := map[string]bool{}
+			for i := 0; i < total; i++ {
+				m := sub.readMsg()
+				got[m.body] = true
+				sub.cmd("FIN " + m.id)
+			}
+			if len(got) != total {
+				t.Fatalf("got %d distinct", len(got))
+			}
+		})
+	}
+}
+
+func TestEmptyChannelResetsInFlight(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	sub := subscribe(t, n, "emp", "c", 1)
+	publish(t, n, "emp", "a", "b")
+	m := sub.readMsg()
+	if code, body, _ := httpDo(t, n, "POST", "/channel/empty?topic=emp&channel=c", ""); code != 200 {
+		t.Fatal(code, body)
+	}
+	sub.cmd("FIN " + m.id)
+	sub.expectError("E_FIN_FAILED FIN " + m.id + " failed ID not in flight")
+	cs := channelStatsOf(t, n, "emp", "c")
+	if cs.Depth != 0 || cs.InFlightCount != 0 || cs.Clients[0].InFlightCount != 0 {
+		t.Fatalf("after empty: %+v", cs)
+	}
+	publish(t, n, "emp", "c")
+	if m := sub.readMsg(); m.body != "c" {
+		t.Fatal(m)
+	}
+}
+
+func TestDeleteChannelDisconnects(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	sub := subscribe(t, n, "del", "c", 1)
+	if code, body, _ := httpDo(t, n, "POST", "/channel/delete?topic=del&channel=c", ""); code != 200 {
+		t.Fatal(code, body)
+	}
+	sub.expectClosed()
+	sub2 := subscribe(t, n, "del", "c2", 1)
+	httpDo(t, n, "POST", "/topic/delete?topic=del", "")
+	sub2.expectClosed()
+	if _, err := n.GetExistingTopic("del"); err == nil {
+		t.Fatal("topic still exists")
+	}
+}
+
+func TestOutputBufferUnbuffered(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	sub := dial(t, n)
+	f := sub.identify(map[string]any{"output_buffer_size": -1, "feature_negotiation": true})
+	if f.typ != protocol.FrameTypeResponse {
+		t.Fatal(f)
+	}
+	sub.cmd("SUB ob c")
+	sub.expectOK()
+	sub.cmd("RDY 10")
+	publish(t, n, "ob", "1", "2", "3")
+	for _, want := range []string{"1", "2", "3"} {
+		if m := sub.readMsg(); m.body != want {
+			t.Fatal(m)
+		}
+	}
+}
