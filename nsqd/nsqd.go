@@ -72,7 +72,8 @@ type NSQD struct {
 // New validates opts, locks the data directory, opens the listeners and
 // loads nsqd.dat. With port 0 in an address, the real ports are known as
 // soon as New returns.
-func New(opts *Options) (n *NSQD, err error) {
+func New(opts *Options) (_ *NSQD, retErr error) {
+	var err error
 	if opts.Logger == nil {
 		opts.Logger = lg.NewStderr(opts.LogPrefix)
 	}
@@ -87,7 +88,7 @@ func New(opts *Options) (n *NSQD, err error) {
 			return nil, err
 		}
 	}
-	n = &NSQD{
+	n := &NSQD{
 		opts:        opts,
 		log:         lg.NewLeveled(opts.Logger, opts.LogLevel),
 		startTime:   time.Now(),
@@ -98,7 +99,7 @@ func New(opts *Options) (n *NSQD, err error) {
 		exitCh:      make(chan struct{}),
 	}
 	defer func() {
-		if err != nil {
+		if retErr != nil {
 			n.closeListeners()
 			n.unlockDataDir()
 		}
