@@ -1,0 +1,381 @@
+package nsqd
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	nsq "github.com/nsqio/go-nsq"
+)
+
+// writeTestCert writes a self-signed certificate for 127.0.0.1 and
+// returns the cert and key file paths.
+func writeTestCert(tb testing.TB, dir, cn string) (string, string) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	certFile := filepath.Join(dir, cn+".pem")
+	keyFile := filepath.Join(dir, cn+".key")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return certFile, keyFile
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Output(int, string) error { return nil }
+
+// roundTrip publishes n messages with a go-nsq producer and consumes them
+// with a go-nsq consumer, both using cfg.
+func roundTrip(t *testing.T, n *NSQD, topic string, cfg func() *nsq.Config, count int) {
+	t.Helper()
+	addr := n.RealTCPAddr().String()
+	p, err := nsq.NewProducer(addr, cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetLogger(nopLogger{}, nsq.LogLevelError)
+	defer p.Stop()
+	for i := 0; i < count; i++ {
+		if err := p.Publish(topic, []byte(fmt.Sprintf("msg-%d", i))); err != nil {
+			t.Fatalf("publish: %s", err)
+		}
+	}
+	c, err := nsq.NewConsumer(topic, "ch", cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetLogger(nopLogger{}, nsq.LogLevelError)
+	var mu sync.Mutex
+	got := map[string]bool{}
+	done := make(chan struct{})
+	c.AddHandler(nsq.HandlerFunc(func(m *nsq.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got[string(m.Body)] = true
+		if len(got) == count {
+			close(done)
+		}
+		return nil
+	}))
+	if err := c.ConnectToNSQD(addr); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("received %d of %d", len(got), count)
+	}
+	c.Stop()
+	<-c.StopChan
+}
+
+func TestGoNSQFeatures(t *testing.T) {
+	opts := testOptions(t)
+	opts.TLSCert, opts.TLSKey = writeTestCert(t, t.TempDir(), "nsqd")
+	n := startNSQD(t, opts)
+	cases := []struct {
+		name string
+		set  func(*nsq.Config)
+	}{
+		{"plain", func(*nsq.Config) {}},
+		{"snappy", func(c *nsq.Config) { c.Snappy = true }},
+		{"deflate", func(c *nsq.Config) { c.Deflate = true; c.DeflateLevel = 5 }},
+		{"tls", func(c *nsq.Config) { c.TlsV1 = true }},
+		{"tls+snappy", func(c *nsq.Config) { c.TlsV1 = true; c.Snappy = true }},
+		{"tls+deflate", func(c *nsq.Config) { c.TlsV1 = true; c.Deflate = true }},
+		{"small output buffer", func(c *nsq.Config) { c.OutputBufferSize = 64; c.OutputBufferTimeout = 25 * time.Millisecond }},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := func() *nsq.Config {
+				c := nsq.NewConfig()
+				c.TlsConfig = &tls.Config{InsecureSkipVerify: true}
+				c.MaxInFlight = 50
+				tc.set(c)
+				return c
+			}
+			roundTrip(t, n, fmt.Sprintf("feat%d", i), cfg, 200)
+		})
+	}
+}
+
+func TestTLSRequired(t *testing.T) {
+	opts := testOptions(t)
+	opts.TLSCert, opts.TLSKey = writeTestCert(t, t.TempDir(), "nsqd")
+	opts.TLSRequired = TLSRequiredExceptHTTP
+	n := startNSQD(t, opts)
+	for _, cmd := range []string{"NOP", "PUB t", "AUTH", "SUB t c"} {
+		c := dial(t, n)
+		c.cmd(cmd)
+		c.expectError(fmt.Sprintf("E_INVALID cannot %s in current state (TLS required)", firstWord(cmd)))
+		c.expectClosed()
+	}
+	// IDENTIFY without TLS still answers
+	c := dial(t, n)
+	if f := c.identify(map[string]any{}); string(f.data) != "OK" {
+		t.Fatal(f)
+	}
+	// with TLS everything works
+	roundTrip(t, n, "tlsonly", func() *nsq.Config {
+		c := nsq.NewConfig()
+		c.TlsV1 = true
+		c.TlsConfig = &tls.Config{InsecureSkipVerify: true}
+		return c
+	}, 10)
+	// tcp-https leaves plain HTTP open
+	if code, _, _ := httpDo(t, n, "GET", "/ping", ""); code != 200 {
+		t.Fatalf("plain HTTP with tcp-https: %d", code)
+	}
+}
+
+func firstWord(s string) string {
+	for i := range s {
+		if s[i] == ' ' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func TestTLSClientAuthPolicy(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions(t)
+	opts.TLSCert, opts.TLSKey = writeTestCert(t, dir, "server")
+	clientCert, clientKey := writeTestCert(t, dir, "client")
+	opts.TLSRootCAFile = clientCert
+	opts.TLSClientAuthPolicy = "require-verify"
+	n := startNSQD(t, opts)
+	if n.tlsRequired != TLSRequiredAll {
+		t.Fatal("a client auth policy must imply --tls-required")
+	}
+	cert, err := tls.LoadX509KeyPair(clientCert, clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, n, "mtls", func() *nsq.Config {
+		c := nsq.NewConfig()
+		c.TlsV1 = true
+		c.TlsConfig = &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}
+		return c
+	}, 5)
+	// without a client certificate the handshake fails
+	p, _ := nsq.NewProducer(n.RealTCPAddr().String(), func() *nsq.Config {
+		c := nsq.NewConfig()
+		c.TlsV1 = true
+		c.TlsConfig = &tls.Config{InsecureSkipVerify: true}
+		return c
+	}())
+	p.SetLogger(nopLogger{}, nsq.LogLevelError)
+	if err := p.Publish("mtls", []byte("x")); err == nil {
+		t.Fatal("publish without client cert succeeded")
+	}
+	p.Stop()
+}
+
+// authServer answers like an NSQ auth server and records requests.
+type authServer struct {
+	srv      *httptest.Server
+	requests atomic.Int32
+	mu       sync.Mutex
+	last     *http.Request
+	lastBody string
+}
+
+func newAuthServer(t *testing.T, reply map[string]string) *authServer {
+	a := &authServer{}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.requests.Add(1)
+		r.ParseForm()
+		body := make([]byte, 1024)
+		k, _ := r.Body.Read(body)
+		a.mu.Lock()
+		a.last, a.lastBody = r, string(body[:k])
+		a.mu.Unlock()
+		secret := r.Form.Get("secret")
+		if r.Method == "POST" {
+			var v map[string][]string
+			json.Unmarshal(body[:k], &v)
+			secret = v["secret"][0]
+		}
+		resp, ok := reply[secret]
+		if !ok {
+			w.WriteHeader(403)
+			return
+		}
+		w.Write([]byte(resp))
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func TestAuth(t *testing.T) {
+	a := newAuthServer(t, map[string]string{
+		"pub":     `{"ttl":3600,"identity":"alice","identity_url":"http://x/alice","authorizations":[{"topic":"^ok$","channels":[".*"],"permissions":["publish"]}]}`,
+		"sub":     `{"ttl":3600,"identity":"bob","authorizations":[{"topic":"ok","channels":["^c$"],"permissions":["subscribe"]}]}`,
+		"nopub":   `{"ttl":3600,"identity":"eve","authorizations":[{"topic":".*","channels":[],"permissions":["publish"]}]}`,
+		"none":    `{"ttl":3600,"identity":"nobody","authorizations":[]}`,
+		"badttl":  `{"ttl":0,"identity":"x","authorizations":[{"topic":".*","channels":[".*"],"permissions":["publish"]}]}`,
+		"badperm": `{"ttl":10,"identity":"x","authorizations":[{"topic":".*","channels":[".*"],"permissions":["admin"]}]}`,
+		"short":   `{"ttl":1,"identity":"x","authorizations":[{"topic":".*","channels":[".*"],"permissions":["publish"]}]}`,
+	})
+	opts := testOptions(t)
+	opts.AuthHTTPAddresses = []string{a.srv.Listener.Addr().String()}
+	n := startNSQD(t, opts)
+
+	c := dial(t, n)
+	f := c.identify(map[string]any{"feature_negotiation": true})
+	if !jsonHas(t, f.data, "auth_required", true) {
+		t.Fatalf("identify: %s", f)
+	}
+	c.cmd("PUB ok", []byte("x"))
+	c.expectError("E_AUTH_FIRST AUTH required before PUB")
+
+	cases := []struct {
+		secret string
+		cmd    string
+		body   []byte
+		want   string // "" = OK
+	}{
+		{"pub", "PUB ok", []byte("x"), ""},
+		{"pub", "MPUB ok", mpubBody("x"), ""},
+		{"pub", "DPUB ok 10", []byte("x"), ""},
+		{"pub", "PUB other", []byte("x"), `E_UNAUTHORIZED AUTH failed for PUB on "other" ""`},
+		{"pub", "SUB ok c", nil, `E_UNAUTHORIZED AUTH failed for SUB on "ok" "c"`},
+		{"sub", "SUB ok c", nil, ""},
+		{"sub", "SUB ok d", nil, `E_UNAUTHORIZED AUTH failed for SUB on "ok" "d"`},
+		{"nopub", "PUB ok", []byte("x"), `E_UNAUTHORIZED AUTH failed for PUB on "ok" ""`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.secret+" "+tc.cmd, func(t *testing.T) {
+			c := dial(t, n)
+			c.cmd("AUTH", []byte(tc.secret))
+			f := c.readFrame()
+			if !jsonHas(t, f.data, "permission_count", float64(1)) {
+				t.Fatalf("AUTH reply %s", f)
+			}
+			if tc.body != nil {
+				c.cmd(tc.cmd, tc.body)
+			} else {
+				c.cmd(tc.cmd)
+			}
+			if tc.want == "" {
+				c.expectOK()
+			} else {
+				c.expectError(tc.want)
+				c.expectClosed()
+			}
+		})
+	}
+	for secret, want := range map[string]string{
+		"none":    "E_UNAUTHORIZED AUTH no authorizations found",
+		"unknown": "E_AUTH_FAILED AUTH failed",
+		"badttl":  "E_AUTH_FAILED AUTH failed",
+		"badperm": "E_AUTH_FAILED AUTH failed",
+	} {
+		c := dial(t, n)
+		c.cmd("AUTH", []byte(secret))
+		c.expectError(want)
+		c.expectClosed()
+	}
+	c = dial(t, n)
+	c.cmd("AUTH", []byte("pub"))
+	c.readFrame()
+	c.cmd("AUTH", []byte("pub"))
+	c.expectError("E_INVALID AUTH already set")
+
+	// the GET request carries the documented parameters
+	a.mu.Lock()
+	q := a.last.URL.Query()
+	a.mu.Unlock()
+	if q.Get("remote_ip") != "127.0.0.1" || q.Get("tls") != "false" || q.Get("secret") != "pub" || !q.Has("common_name") {
+		t.Fatalf("auth query %v", q)
+	}
+
+	// an expired authorization is fetched again on the next check
+	c = dial(t, n)
+	c.cmd("AUTH", []byte("short"))
+	c.readFrame()
+	before := a.requests.Load()
+	time.Sleep(1100 * time.Millisecond)
+	c.cmd("PUB any", []byte("x"))
+	c.expectOK()
+	if a.requests.Load() != before+1 {
+		t.Fatal("expired authorization was not refreshed")
+	}
+	// stats show the identity
+	sub := dial(t, n)
+	sub.cmd("AUTH", []byte("sub"))
+	sub.readFrame()
+	sub.cmd("SUB ok c")
+	sub.expectOK()
+	cl := channelStatsOf(t, n, "ok", "c").Clients[0]
+	if !cl.Authed || cl.AuthIdentity != "bob" {
+		t.Fatalf("client stats %+v", cl)
+	}
+}
+
+func TestAuthPost(t *testing.T) {
+	a := newAuthServer(t, map[string]string{
+		"pub": `{"ttl":3600,"identity":"alice","authorizations":[{"topic":".*","channels":[".*"],"permissions":["publish"]}]}`,
+	})
+	opts := testOptions(t)
+	opts.AuthHTTPAddresses = []string{a.srv.URL + "/custom"}
+	opts.AuthHTTPRequestMethod = "post"
+	n := startNSQD(t, opts)
+	c := dial(t, n)
+	c.cmd("AUTH", []byte("pub"))
+	c.readFrame()
+	c.cmd("PUB x", []byte("y"))
+	c.expectOK()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.last.Method != "POST" || a.last.URL.Path != "/custom" ||
+		a.lastBody != `{"common_name":[""],"remote_ip":["127.0.0.1"],"secret":["pub"],"tls":["false"]}` {
+		t.Fatalf("POST %s %s", a.last.URL, a.lastBody)
+	}
+}
+
+func jsonHas(t *testing.T, data []byte, key string, want any) bool {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return false
+	}
+	return m[key] == want
+}
