@@ -43,6 +43,7 @@ func (h *Harvester) scan(ctx context.Context, first bool) {
 	files := h.match()
 	now := time.Now()
 	var start []*fileState
+	changed := false
 
 	h.table.mu.Lock()
 	seen := make(map[fileID]bool, len(files))
@@ -57,6 +58,7 @@ func (h *Harvester) scan(ctx context.Context, first bool) {
 			st = &fileState{id: f.id, path: f.path, ackOffset: offset, readOffset: offset}
 			h.table.states[f.id] = st
 			h.table.dirty = true
+			changed = true
 			h.log.Logf(lg.INFO, "INPUT: new file %s (%s), starting at offset %d", f.path, f.id, offset)
 		} else if st.path != f.path {
 			h.c.filesRenamed.Add(1)
@@ -64,6 +66,7 @@ func (h *Harvester) scan(ctx context.Context, first bool) {
 			st.path = f.path
 			st.renamed = st.running
 			h.table.dirty = true
+			changed = true
 		}
 		st.mtime, st.lastSeen = f.mod, now
 		if st.running {
@@ -73,6 +76,7 @@ func (h *Harvester) scan(ctx context.Context, first bool) {
 			h.c.filesTruncated.Add(1)
 			h.log.Logf(lg.INFO, "INPUT: %s truncated while closed (size %d < offset %d); reading again from 0", f.path, f.size, st.readOffset)
 			h.table.resetLocked(st)
+			changed = true
 		}
 		if f.size > st.readOffset {
 			start = append(start, st)
@@ -87,10 +91,14 @@ func (h *Harvester) scan(ctx context.Context, first bool) {
 		}
 		delete(h.table.states, id)
 		h.table.dirty = true
+		changed = true
 		h.c.filesCleaned.Add(1)
 		h.log.Logf(lg.INFO, "INPUT: %s (%s) is gone; state removed", st.path, id)
 	}
 	h.table.mu.Unlock()
+	if changed && h.opts.RegistryFlush == 0 {
+		h.persist(false) // no acknowledgement may come to trigger it
+	}
 
 	for _, st := range start {
 		if ctx.Err() != nil {

@@ -1,0 +1,193 @@
+// Package nsqlogtest holds helpers for tests that publish into a real
+// nsqd on 127.0.0.1: starting (and restarting) a daemon and counting what
+// a go-nsq consumer receives. Only test code should import it.
+package nsqlogtest
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nsqio/go-nsq"
+
+	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/nsqd"
+)
+
+var topicSeq atomic.Int64
+
+// Topic returns a topic name unique within the test binary.
+func Topic(prefix string) string {
+	return fmt.Sprintf("%s_%d", prefix, topicSeq.Add(1))
+}
+
+// NSQD is a daemon started for a test. Stop it early with Stop; otherwise
+// it stops at cleanup.
+type NSQD struct {
+	N    *nsqd.NSQD
+	Addr string // its TCP address
+
+	tb   testing.TB
+	once sync.Once
+	done chan error
+}
+
+// StartNSQD starts an nsqd listening on addr ("127.0.0.1:0" for any free
+// port) with its data in dataPath (a fresh temporary directory if empty).
+func StartNSQD(tb testing.TB, addr, dataPath string) *NSQD {
+	tb.Helper()
+	opts := nsqd.NewOptions()
+	opts.TCPAddress = addr
+	opts.HTTPAddress = "127.0.0.1:0"
+	opts.HTTPSAddress = ""
+	opts.BroadcastAddress = "127.0.0.1"
+	if dataPath == "" {
+		dataPath = tb.TempDir()
+	}
+	opts.DataPath = dataPath
+	opts.Logger = testutil.NewLogger(tb)
+	n, err := nsqd.New(opts)
+	if err != nil {
+		tb.Fatalf("start nsqd on %s: %s", addr, err)
+	}
+	d := &NSQD{N: n, Addr: n.RealTCPAddr().String(), tb: tb, done: make(chan error, 1)}
+	go func() { d.done <- n.Main() }()
+	tb.Cleanup(d.Stop)
+	return d
+}
+
+// Stop stops the daemon and waits for it. Safe to call more than once.
+func (d *NSQD) Stop() {
+	d.once.Do(func() {
+		d.N.Exit()
+		if err := <-d.done; err != nil {
+			d.tb.Errorf("nsqd Main: %s", err)
+		}
+	})
+}
+
+// FreeAddr returns a 127.0.0.1 address nothing listens on right now, for
+// a daemon that a test starts later.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// Consumer counts the message bodies it receives from one topic.
+type Consumer struct {
+	c *nsq.Consumer
+
+	mu     sync.Mutex // guards counts, total
+	counts map[string]int
+	total  int
+}
+
+// Consume subscribes to topic on channel "test" at addr. It reconnects
+// (every 50ms) if that nsqd goes away and comes back.
+func Consume(tb testing.TB, addr, topic string) *Consumer {
+	tb.Helper()
+	cfg := nsq.NewConfig()
+	cfg.MaxInFlight = 1000
+	cfg.LookupdPollInterval = 50 * time.Millisecond
+	c, err := nsq.NewConsumer(topic, "test", cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.SetLogger(testutil.NewLogger(tb), nsq.LogLevelWarning)
+	cons := &Consumer{c: c, counts: map[string]int{}}
+	c.AddHandler(nsq.HandlerFunc(func(m *nsq.Message) error {
+		cons.mu.Lock()
+		cons.counts[string(m.Body)]++
+		cons.total++
+		cons.mu.Unlock()
+		return nil
+	}))
+	if err := c.ConnectToNSQD(addr); err != nil {
+		tb.Fatalf("consumer connect to %s: %s", addr, err)
+	}
+	tb.Cleanup(func() {
+		c.Stop()
+		select {
+		case <-c.StopChan:
+		case <-time.After(10 * time.Second):
+			tb.Errorf("consumer did not stop")
+		}
+	})
+	return cons
+}
+
+// Total returns how many messages arrived, duplicates included.
+func (c *Consumer) Total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// Count returns how often body arrived.
+func (c *Consumer) Count(body string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[body]
+}
+
+// Missing returns the bodies of want that have not arrived, sorted.
+func (c *Consumer) Missing(want []string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, w := range want {
+		if c.counts[w] == 0 {
+			out = append(out, w)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Duplicates returns how many extra copies arrived in total.
+func (c *Consumer) Duplicates() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total - len(c.counts)
+}
+
+// Unexpected returns bodies that arrived but are not in want.
+func (c *Consumer) Unexpected(want []string) []string {
+	set := make(map[string]bool, len(want))
+	for _, w := range want {
+		set[w] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for body := range c.counts {
+		if !set[body] {
+			out = append(out, body)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WaitAll waits until every body in want arrived at least once, failing
+// the test with the first missing ones after timeout.
+func (c *Consumer) WaitAll(tb testing.TB, want []string, timeout time.Duration) {
+	tb.Helper()
+	if err := testutil.Poll(timeout, func() bool { return len(c.Missing(want)) == 0 }); err != nil {
+		missing := c.Missing(want)
+		if len(missing) > 5 {
+			missing = missing[:5]
+		}
+		tb.Fatalf("%d of %d messages missing after %s, e.g. %q", len(c.Missing(want)), len(want), timeout, missing)
+	}
+}
