@@ -1,0 +1,268 @@
+// Package apptest holds the helpers of the client apps' integration tests:
+// building an app binary and running it as a process, a thread-safe
+// output buffer, and publishing, consuming and reading stats over the
+// real protocols with go-nsq and HTTP. It never imports a daemon package:
+// the tests start nsqd and nsqlookupd themselves and pass addresses in.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nsqio/go-nsq"
+
+	"github.com/dropin/nsq/internal/clientapp"
+	"github.com/dropin/nsq/internal/httpapi"
+)
+
+// Build compiles the main package pkg (an import path) into a temporary
+// directory and returns the binary's path.
+func Build(tb testing.TB, pkg string) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), path.Base(pkg))
+	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// Buffer is an io.Writer safe for concurrent use whose contents can be
+// read while it is written.
+type Buffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Proc is an app running as a child process.
+type Proc struct {
+	cmd    *exec.Cmd
+	Stdout Buffer
+	Stderr Buffer
+	done   chan struct{}
+	err    error // valid once done is closed
+}
+
+// Start runs bin with args (stdin may be nil). The process is killed at
+// test cleanup if it is still running.
+func Start(tb testing.TB, bin string, stdin io.Reader, args ...string) *Proc {
+	tb.Helper()
+	p := &Proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.cmd.Stdin = stdin
+	p.cmd.Stdout = &p.Stdout
+	p.cmd.Stderr = &p.Stderr
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatalf("start %s: %v", bin, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	tb.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(tb testing.TB, sig syscall.Signal) {
+	tb.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		tb.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// Wait waits up to timeout for the process to exit and returns its exit
+// status; it fails the test on timeout or when the process died by a
+// signal.
+func (p *Proc) Wait(tb testing.TB, timeout time.Duration) int {
+	tb.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		tb.Fatalf("process did not exit within %s\nstderr:\n%s", timeout, p.Stderr.String())
+	}
+	var exit *exec.ExitError
+	switch {
+	case p.err == nil:
+		return 0
+	case errors.As(p.err, &exit) && exit.ExitCode() >= 0:
+		return exit.ExitCode()
+	}
+	tb.Fatalf("process ended abnormally: %v\nstderr:\n%s", p.err, p.Stderr.String())
+	return -1
+}
+
+// Exited reports whether the process has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Publish publishes bodies to topic on the nsqd at tcpAddr, in MPUB
+// batches of at most 100.
+func Publish(tb testing.TB, tcpAddr, topic string, bodies ...[]byte) {
+	tb.Helper()
+	w, err := nsq.NewProducer(tcpAddr, nsq.NewConfig())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.SetLogger(nil, nsq.LogLevelError)
+	defer w.Stop()
+	for len(bodies) > 0 {
+		n := min(len(bodies), 100)
+		if err := w.MultiPublish(topic, bodies[:n]); err != nil {
+			tb.Fatalf("publish to %s: %v", topic, err)
+		}
+		bodies = bodies[n:]
+	}
+}
+
+// Lines returns n bodies "<prefix><i>" for i in 0..n-1.
+func Lines(prefix string, n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = []byte(prefix + strconv.Itoa(i))
+	}
+	return out
+}
+
+// Consume reads n messages of topic/channel from the nsqd at tcpAddr and
+// returns their bodies in arrival order; it fails the test if they do
+// not all arrive within timeout.
+func Consume(tb testing.TB, tcpAddr, topic, channel string, n int, timeout time.Duration) [][]byte {
+	tb.Helper()
+	cfg := nsq.NewConfig()
+	cfg.MaxInFlight = 100
+	c, err := nsq.NewConsumer(topic, channel, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.SetLogger(nil, nsq.LogLevelError)
+	var mu sync.Mutex // guards got
+	var got [][]byte
+	full := make(chan struct{})
+	c.AddHandler(nsq.HandlerFunc(func(m *nsq.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, bytes.Clone(m.Body))
+		if len(got) == n {
+			close(full)
+		}
+		return nil
+	}))
+	if err := c.ConnectToNSQD(tcpAddr); err != nil {
+		tb.Fatal(err)
+	}
+	defer func() {
+		c.Stop()
+		<-c.StopChan
+	}()
+	select {
+	case <-full:
+	case <-time.After(timeout):
+		mu.Lock()
+		defer mu.Unlock()
+		tb.Fatalf("consumed %d of %d messages from %s/%s within %s", len(got), n, topic, channel, timeout)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Clone(got[:n])
+}
+
+// ChannelStats returns topic/channel's counters from the nsqd HTTP API at
+// httpAddr; ok is false when the channel does not exist (yet).
+func ChannelStats(tb testing.TB, httpAddr, topic, channel string) (s clientapp.ChannelStats, ok bool) {
+	tb.Helper()
+	c := httpapi.NewClient(nil, time.Second, 5*time.Second)
+	s, err := clientapp.SumChannelStats(context.Background(), c, []string{httpAddr}, topic, channel)
+	if errors.Is(err, clientapp.ErrChannelNotFound) {
+		return s, false
+	}
+	if err != nil {
+		tb.Fatalf("stats of %s/%s: %v", topic, channel, err)
+	}
+	return s, true
+}
+
+// Drained reports whether topic/channel exists with nothing queued or in
+// flight.
+func Drained(tb testing.TB, httpAddr, topic, channel string) bool {
+	tb.Helper()
+	s, ok := ChannelStats(tb, httpAddr, topic, channel)
+	return ok && s.Depth == 0 && s.InFlightCount == 0 && s.DeferredCount == 0
+}
+
+// WriteFile is os.WriteFile that fails the test on error.
+func WriteFile(tb testing.TB, name string, data []byte) {
+	tb.Helper()
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// ClientUserAgents returns the user_agent of every client subscribed to
+// topic/channel on the nsqd at httpAddr.
+func ClientUserAgents(tb testing.TB, httpAddr, topic, channel string) []string {
+	tb.Helper()
+	var stats struct {
+		Topics []struct {
+			Channels []struct {
+				ChannelName string `json:"channel_name"`
+				Clients     []struct {
+					UserAgent string `json:"user_agent"`
+				} `json:"clients"`
+			} `json:"channels"`
+		} `json:"topics"`
+	}
+	c := httpapi.NewClient(nil, time.Second, 5*time.Second)
+	u := "http://" + httpAddr + "/stats?format=json&topic=" + url.QueryEscape(topic) + "&channel=" + url.QueryEscape(channel)
+	if err := c.GETV1(context.Background(), u, &stats); err != nil {
+		tb.Fatalf("stats: %v", err)
+	}
+	var out []string
+	for _, t := range stats.Topics {
+		for _, ch := range t.Channels {
+			for _, cl := range ch.Clients {
+				out = append(out, cl.UserAgent)
+			}
+		}
+	}
+	return out
+}
