@@ -1,0 +1,124 @@
+// Package benchutil holds what the bench tools share: a minimal V2
+// protocol connection, the start barrier and the result line.
+package benchutil
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"time"
+)
+
+// Conn is a hand-rolled V2 connection: buffered writes, frame reads.
+type Conn struct {
+	net.Conn
+	R *bufio.Reader
+	W *bufio.Writer
+}
+
+// Dial connects, sends the magic and an IDENTIFY with body.
+func Dial(addr string, identify map[string]any) (*Conn, error) {
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{Conn: nc, R: bufio.NewReaderSize(nc, 64*1024), W: bufio.NewWriterSize(nc, 4096)}
+	c.W.WriteString("  V2")
+	if identify != nil {
+		body, _ := json.Marshal(identify)
+		c.W.WriteString("IDENTIFY\n")
+		c.WriteBody(body)
+		if err := c.W.Flush(); err != nil {
+			return nil, err
+		}
+		if _, _, err := c.ExpectResponse(); err != nil {
+			return nil, fmt.Errorf("IDENTIFY: %w", err)
+		}
+	}
+	return c, c.W.Flush()
+}
+
+// WriteBody writes a 4-byte length and body.
+func (c *Conn) WriteBody(body []byte) {
+	var size [4]byte
+	binary.BigEndian.PutUint32(size[:], uint32(len(body)))
+	c.W.Write(size[:])
+	c.W.Write(body)
+}
+
+// ReadFrame reads one frame; data aliases an internal buffer until the
+// next call.
+func (c *Conn) ReadFrame(buf []byte) (int32, []byte, error) {
+	var hdr [8]byte
+	if _, err := io.ReadFull(c.R, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	size := int(binary.BigEndian.Uint32(hdr[:4])) - 4
+	typ := int32(binary.BigEndian.Uint32(hdr[4:]))
+	if cap(buf) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	_, err := io.ReadFull(c.R, buf)
+	return typ, buf, err
+}
+
+// ExpectResponse reads frames until a non-heartbeat response; an error
+// frame is an error.
+func (c *Conn) ExpectResponse() (int32, []byte, error) {
+	for {
+		typ, data, err := c.ReadFrame(nil)
+		if err != nil {
+			return 0, nil, err
+		}
+		switch {
+		case typ == 1:
+			return typ, data, fmt.Errorf("server error: %s", data)
+		case typ == 0 && string(data) == "_heartbeat_":
+			c.W.WriteString("NOP\n")
+			c.W.Flush()
+			continue
+		}
+		return typ, data, nil
+	}
+}
+
+// WaitDeadline sleeps until a "YYYY-MM-DD HH:MM:SS" UTC start time.
+func WaitDeadline(deadline string) {
+	if deadline == "" {
+		return
+	}
+	t, err := time.Parse("2006-01-02 15:04:05", deadline)
+	if err != nil {
+		Fatal("invalid --deadline %q: %s", deadline, err)
+	}
+	d := time.Until(t)
+	log.Printf("sleeping until %s (%s)", t, d)
+	time.Sleep(d)
+}
+
+// Fatal prints an error and exits 1.
+func Fatal(format string, args ...any) {
+	log.Printf(format, args...)
+	os.Exit(1)
+}
+
+// Report prints NSQ's bench result line to stderr.
+func Report(d time.Duration, msgs int64, size int) {
+	secs := d.Seconds()
+	var usPerOp float64
+	if msgs > 0 {
+		usPerOp = float64(d.Microseconds()) / float64(msgs)
+	}
+	log.Printf("duration: %s - %.03fmb/s - %.03fops/s - %.03fus/op",
+		d, float64(msgs)*float64(size)/secs/1048576, float64(msgs)/secs, usPerOp)
+}
+
+func init() {
+	log.SetOutput(os.Stderr)
+}
