@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -17,7 +18,7 @@ import (
 )
 
 func flagSet(opts *nsqd.Options) *flag.FlagSet {
-	fs := flag.NewFlagSet("nsqd", flag.ExitOnError)
+	fs := flag.NewFlagSet("nsqd", flag.ContinueOnError)
 
 	fs.Bool("version", false, "print version string")
 	fs.String("config", "", "path to config file")
@@ -104,7 +105,13 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 func main() {
 	opts := nsqd.NewOptions()
 	fs := flagSet(opts)
-	fs.Parse(os.Args[1:])
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		// the flag package has printed the error naming the flag, and usage
+		os.Exit(1)
+	}
 
 	if fs.Lookup("version").Value.String() == "true" {
 		fmt.Println(version.String("nsqd"))

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dropin/nsq/internal/testutil"
+)
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "nsqd-app-test")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "nsqd")
+	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build failed: %s\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// daemon is a running nsqd process.
+type daemon struct {
+	cmd      *exec.Cmd
+	tcp      string
+	http     string
+	output   *strings.Builder
+	exitCode chan int
+}
+
+func start(t *testing.T, args ...string) *daemon {
+	t.Helper()
+	ports := freePorts(t, 2)
+	d := &daemon{
+		tcp:      fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		http:     fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		output:   &strings.Builder{},
+		exitCode: make(chan int, 1),
+	}
+	args = append([]string{"--tcp-address=" + d.tcp, "--http-address=" + d.http, "--https-address=",
+		"--broadcast-address=127.0.0.1"}, args...)
+	d.cmd = exec.Command(binPath, args...)
+	d.cmd.Stdout = d.output
+	d.cmd.Stderr = d.output
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		d.cmd.Wait()
+		d.exitCode <- d.cmd.ProcessState.ExitCode()
+	}()
+	t.Cleanup(func() { d.cmd.Process.Kill() })
+	err := testutil.Poll(10*time.Second, func() bool {
+		resp, err := http.Get("http://" + d.http + "/ping")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	if err != nil {
+		t.Fatalf("nsqd did not start: %s", d.output)
+	}
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case code := <-d.exitCode:
+		if code != 0 {
+			t.Fatalf("exit code %d after SIGTERM:\n%s", code, d.output)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("nsqd did not exit after SIGTERM")
+	}
+}
+
+func run(args ...string) (int, string) {
+	cmd := exec.Command(binPath, args...)
+	out, _ := cmd.CombinedOutput()
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	code, out := run("--version")
+	if code != 0 || !strings.HasPrefix(out, "nsqd v1.3.0 (built w/go") {
+		t.Fatalf("--version: %d %q", code, out)
+	}
+	code, out = run("--help")
+	if code != 0 || !strings.Contains(out, "-mem-queue-size") || !strings.Contains(out, "-lookupd-tcp-address") {
+		t.Fatalf("--help: %d %q", code, out)
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--mem-queue-size=lots"}, "mem-queue-size"},
+		{[]string{"--msg-timeout=5"}, "msg-timeout"},
+		{[]string{"--no-such-flag"}, "no-such-flag"},
+		{[]string{"--node-id=1024"}, "--node-id must be [0,1024)"},
+		{[]string{"--max-deflate-level=10"}, "--max-deflate-level must be [1,9]"},
+		{[]string{"--auth-http-request-method=put"}, "--auth-http-request-method must be post or get"},
+		{[]string{"--tls-required"}, "cannot require TLS client connections without TLS key and cert"},
+		{[]string{"--tls-min-version=ssl3.0"}, "tls-min-version"},
+		{[]string{"--e2e-processing-latency-percentile=1.5"}, "invalid E2E processing latency percentile: 1.5"},
+		{[]string{"--enable-experiment=warp"}, "--enable-experiment"},
+		{[]string{"--config=" + filepath.Join(dir, "missing.cfg")}, "failed to load config file"},
+		{[]string{"--log-level=loud"}, "log-level"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			args := append([]string{"--data-path=" + dir, "--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0", "--https-address="}, tc.args...)
+			code, out := run(args...)
+			if code != 1 || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, output %q; want exit 1 mentioning %q", code, out, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigFilePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "nsqd.cfg")
+	os.WriteFile(cfg, []byte(`
+id = 77
+msg_timeout = "45s"
+max_rdy_count = 100
+mem_queue_size = 1234
+nsqlookupd_tcp_addresses = ["127.0.0.1:1", "127.0.0.1:2"]
+e2e_processing_latency_percentiles = [1.0, 0.5]
+tls_required = false
+sync_timeout = 1500
+`), 0o600)
+	d := start(t, "--config="+cfg, "--data-path="+dir, "--max-rdy-count=200")
+	get := func(opt string) string {
+		resp, err := http.Get("http://" + d.http + "/config/" + opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	want := map[string]string{
+		"id":                                 "77",
+		"msg_timeout":                        "45000000000",
+		"max_rdy_count":                      "200", // flag beats file
+		"mem_queue_size":                     "1234",
+		"nsqlookupd_tcp_addresses":           `["127.0.0.1:1","127.0.0.1:2"]`,
+		"e2e_processing_latency_percentiles": "[1,0.5]",
+		"sync_timeout":                       "1500000000", // integer = milliseconds
+		"max_msg_size":                       "1048576",    // default
+		"log_level":                          "2",
+	}
+	for opt, w := range want {
+		if got := get(opt); got != w {
+			t.Errorf("/config/%s = %s, want %s", opt, got, w)
+		}
+	}
+	d.stop(t)
+}
+
+// TestSIGTERMKeepsMessages: a topic with two channels, messages queued,
+// in flight and deferred; SIGTERM; restart; every message comes back.
+func TestSIGTERMKeepsMessages(t *testing.T) {
+	dir := t.TempDir()
+	d := start(t, "--data-path="+dir, "--mem-queue-size=4")
+	post := func(d *daemon, path string, body string) {
+		resp, err := http.Post("http://"+d.http+path, "text/plain", strings.NewReader(body))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("POST %s: %v %v", path, err, resp)
+		}
+		resp.Body.Close()
+	}
+	post(d, "/topic/create?topic=t", "")
+	post(d, "/channel/create?topic=t&channel=a", "")
+	post(d, "/channel/create?topic=t&channel=b", "")
+	var want []string
+	for i := 0; i < 10; i++ {
+		body := fmt.Sprintf("msg-%d", i)
+		want = append(want, body)
+		post(d, "/pub?topic=t", body)
+	}
+	post(d, "/pub?topic=t&defer=3600000", "deferred")
+	want = append(want, "deferred")
+	sort.Strings(want)
+
+	// leave three in flight on channel a, one of them requeued with a delay
+	c := dialSub(t, d.tcp, "t", "a")
+	c.write("RDY 3\n")
+	var ids []string
+	for i := 0; i < 3; i++ {
+		ids = append(ids, c.readMsg(t).id)
+	}
+	c.write("REQ " + ids[0] + " 3600000\n")
+	d.stop(t)
+
+	d2 := start(t, "--data-path="+dir, "--mem-queue-size=4")
+	for _, ch := range []string{"a", "b"} {
+		c := dialSub(t, d2.tcp, "t", ch)
+		c.write("RDY 100\n")
+		var got []string
+		for range want {
+			m := c.readMsg(t)
+			got = append(got, m.body)
+			c.write("FIN " + m.id + "\n")
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("channel %s: got %v\nwant %v", ch, got, want)
+		}
+	}
+	d2.stop(t)
+}
+
+type rawConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialSub(t *testing.T, addr, topic, channel string) *rawConn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	c := &rawConn{Conn: nc, r: bufio.NewReader(nc)}
+	c.write("  V2SUB " + topic + " " + channel + "\n")
+	if typ, data := c.frame(t); typ != 0 || string(data) != "OK" {
+		t.Fatalf("SUB: %d %s", typ, data)
+	}
+	return c
+}
+
+func (c *rawConn) write(s string) { c.Write([]byte(s)) }
+
+func (c *rawConn) frame(t *testing.T) (int32, []byte) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var hdr [8]byte
+	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, binary.BigEndian.Uint32(hdr[:4])-4)
+	if _, err := io.ReadFull(c.r, data); err != nil {
+		t.Fatal(err)
+	}
+	return int32(binary.BigEndian.Uint32(hdr[4:])), data
+}
+
+type msg struct{ id, body string }
+
+func (c *rawConn) readMsg(t *testing.T) msg {
+	t.Helper()
+	for {
+		typ, data := c.frame(t)
+		if typ == 2 {
+			return msg{id: string(data[10:26]), body: string(data[26:])}
+		}
+		if typ == 1 {
+			t.Fatalf("error frame %s", data)
+		}
+	}
+}
+
