@@ -303,4 +303,3 @@ func (c *rawConn) readMsg(t *testing.T) msg {
 		}
 	}
 }
-
