@@ -328,3 +328,28 @@ func eventually(tb testing.TB, cond func() bool, msg string, args ...any) {
 	tb.Helper()
 	testutil.Eventually(tb, waitTimeout, cond, msg, args...)
 }
+
+// try sends a command line and returns the reply without failing the
+// test, for use off the test goroutine.
+func (p *peer) try(line string) (string, error) {
+	if _, err := p.conn.Write([]byte(line + "\n")); err != nil {
+		return "", err
+	}
+	return p.readReply()
+}
+
+// tryRequest is request without failing the test, for use off the test
+// goroutine.
+func tryRequest(n *NSQLookupd, method, path string) (response, error) {
+	req, err := http.NewRequest(method, "http://"+n.RealHTTPAddr().String()+path, nil)
+	if err != nil {
+		return response{}, err
+	}
+	resp, err := noRedirectClient.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header, string(body)}, err
+}
