@@ -23,8 +23,7 @@ const (
 	lookupRegister   = "REGISTER"
 	lookupUnregister = "UNREGISTER"
 
-	lookupPingInterval = 15 * time.Second
-	lookupIOTimeout    = time.Second
+	lookupIOTimeout = time.Second
 )
 
 type lookupEvent struct {
@@ -127,7 +126,7 @@ func (lp *lookupPeers) snapshot() []*lookupPeer {
 
 // loop runs until nsqd exits.
 func (lp *lookupPeers) loop() {
-	ticker := time.NewTicker(lookupPingInterval)
+	ticker := time.NewTicker(lp.n.opts.LookupdPingInterval)
 	defer ticker.Stop()
 	connected := map[*lookupPeer]bool{}
 	for _, p := range lp.snapshot() {

@@ -34,6 +34,7 @@ type Options struct {
 	AuthHTTPRequestMethod    string        `flag:"auth-http-request-method"`
 	HTTPClientConnectTimeout time.Duration `flag:"http-client-connect-timeout"`
 	HTTPClientRequestTimeout time.Duration `flag:"http-client-request-timeout"`
+	LookupdPingInterval      time.Duration // fixed at 15s in NSQ
 	TopologyRegion           string        `flag:"topology-region"`
 	TopologyZone             string        `flag:"topology-zone"`
 
@@ -119,6 +120,7 @@ func NewOptions() *Options {
 		AuthHTTPAddresses:      []string{},
 		AuthHTTPRequestMethod:  "get",
 
+		LookupdPingInterval:      15 * time.Second,
 		HTTPClientConnectTimeout: 2 * time.Second,
 		HTTPClientRequestTimeout: 5 * time.Second,
 
