@@ -1,0 +1,117 @@
+// Command nsqadmin is the cluster's web UI: it maps NSQ's nsqadmin flags
+// and config file onto nsqadmin.Options, runs the daemon and stops it
+// cleanly on SIGINT or SIGTERM.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dropin/nsq/internal/cfg"
+	"github.com/dropin/nsq/internal/version"
+	"github.com/dropin/nsq/nsqadmin"
+)
+
+func flagSet(opts *nsqadmin.Options) *flag.FlagSet {
+	fs := flag.NewFlagSet("nsqadmin", flag.ContinueOnError)
+
+	fs.Bool("version", false, "print version string")
+	fs.String("config", "", "path to config file")
+
+	level := opts.LogLevel
+	fs.Var(&level, "log-level", "set log verbosity: debug, info, warn, error, or fatal")
+	fs.String("log-prefix", opts.LogPrefix, "log message prefix")
+	fs.Bool("verbose", false, "[deprecated] has no effect, use --log-level")
+
+	fs.String("http-address", opts.HTTPAddress, "<addr>:<port> to listen on for HTTP clients")
+	fs.String("base-path", opts.BasePath, "URL base path")
+	fs.String("dev-static-dir", opts.DevStaticDir, "(development use only)")
+
+	fs.String("graphite-url", opts.GraphiteURL, "graphite HTTP address")
+	fs.Bool("proxy-graphite", opts.ProxyGraphite, "proxy HTTP requests to graphite")
+
+	fs.String("statsd-counter-format", opts.StatsdCounterFormat, "The counter stats key formatting applied by the implementation of statsd. If no formatting is desired, set this to an empty string.")
+	fs.String("statsd-gauge-format", opts.StatsdGaugeFormat, "The gauge stats key formatting applied by the implementation of statsd. If no formatting is desired, set this to an empty string.")
+	fs.String("statsd-prefix", opts.StatsdPrefix, "prefix used for keys sent to statsd (%s for host replacement, must match nsqd)")
+	fs.Duration("statsd-interval", opts.StatsdInterval, "time interval nsqd is configured to push to statsd (must match nsqd)")
+
+	fs.String("notification-http-endpoint", opts.NotificationHTTPEndpoint, "HTTP endpoint (fully qualified) to which POST notifications of admin actions will be sent")
+
+	fs.Duration("http-client-connect-timeout", opts.HTTPClientConnectTimeout, "timeout for HTTP connect")
+	fs.Duration("http-client-request-timeout", opts.HTTPClientRequestTimeout, "timeout for HTTP request")
+
+	fs.Bool("http-client-tls-insecure-skip-verify", opts.HTTPClientTLSInsecureSkipVerify, "configure the HTTP client to skip verification of TLS certificates")
+	fs.String("http-client-tls-root-ca-file", opts.HTTPClientTLSRootCAFile, "path to CA file for the HTTP client")
+	fs.String("http-client-tls-cert", opts.HTTPClientTLSCert, "path to certificate file for the HTTP client")
+	fs.String("http-client-tls-key", opts.HTTPClientTLSKey, "path to key file for the HTTP client")
+
+	fs.String("allow-config-from-cidr", opts.AllowConfigFromCIDR, "A CIDR from which to allow HTTP requests to the /config endpoint")
+	fs.String("acl-http-header", opts.ACLHTTPHeader, "HTTP header to check for authenticated admin users")
+
+	fs.Var(&cfg.StringList{}, "nsqd-http-address", "nsqd HTTP address (may be given multiple times)")
+	fs.Var(&cfg.StringList{}, "lookupd-http-address", "lookupd HTTP address (may be given multiple times)")
+	fs.Var(&cfg.StringList{}, "admin-user", "admin user (may be given multiple times; if specified, only these users will be able to perform privileged actions; acl-http-header is used to determine the authenticated user)")
+
+	fs.Duration("history-interval", opts.HistoryInterval, "how often to sample the cluster's stats for the rate and depth charts")
+	fs.Duration("history-duration", opts.HistoryDuration, "how much history of the cluster's stats to keep in memory for the charts")
+	return fs
+}
+
+// run parses args, starts nsqadmin and blocks until a signal arrives or
+// it fails; it returns the process exit status.
+func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
+	opts := nsqadmin.NewOptions()
+	fs := flagSet(opts)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.Lookup("version").Value.String() == "true" {
+		fmt.Fprintln(stdout, version.String("nsqadmin"))
+		return 0
+	}
+	logger := log.New(stderr, opts.LogPrefix, log.Ldate|log.Ltime|log.Lmicroseconds)
+	fatal := func(format string, args ...any) int {
+		logger.Output(2, "FATAL: "+fmt.Sprintf(format, args...))
+		return 1
+	}
+	file, err := cfg.LoadFile(fs.Lookup("config").Value.String())
+	if err != nil {
+		return fatal("%s", err)
+	}
+	if err := cfg.Resolve(opts, fs, file); err != nil {
+		return fatal("%s", err)
+	}
+	logger = log.New(stderr, opts.LogPrefix, log.Ldate|log.Ltime|log.Lmicroseconds)
+	opts.Logger = logger
+	n, err := nsqadmin.New(opts)
+	if err != nil {
+		return fatal("failed to instantiate nsqadmin - %s", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Main() }()
+	select {
+	case <-signals:
+		n.Exit()
+	case err := <-done:
+		n.Exit()
+		if err != nil {
+			return fatal("%s", err)
+		}
+	}
+	return 0
+}
+
+func main() {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, signals))
+}

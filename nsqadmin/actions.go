@@ -1,0 +1,281 @@
+package nsqadmin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/dropin/nsq/internal/httpapi"
+	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/names"
+)
+
+// maxBodySize bounds the JSON body of an admin action.
+const maxBodySize = 1 << 20
+
+// readJSON decodes req's body into v; the error text is the decoder's.
+func readJSON(req *http.Request, v any) error {
+	return json.NewDecoder(io.LimitReader(req.Body, maxBodySize)).Decode(v)
+}
+
+// message is the reply of a successful admin action.
+type message struct {
+	Message string `json:"message"`
+}
+
+// actionCalls runs a set of upstream POSTs concurrently and collects
+// their failures. Safe for concurrent use.
+type actionCalls struct {
+	c    *cluster
+	ctx  context.Context
+	wg   sync.WaitGroup
+	mu     sync.Mutex // guards n, failed, errs
+	n      int        // calls made
+	failed int        // calls that failed
+	errs   []error    // their errors, and those of finding whom to call
+}
+
+// post calls http://<addr><path>?<q> in the background.
+func (a *actionCalls) post(addr, path string, q url.Values) {
+	a.mu.Lock()
+	a.n++
+	a.mu.Unlock()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.c.post(a.ctx, endpoint(addr, path, q)); err != nil {
+			a.failCall(err)
+		}
+	}()
+}
+
+// fail records errors met while finding whom to call.
+func (a *actionCalls) fail(errs ...error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.errs = append(a.errs, errs...)
+}
+
+// failCall records a call that failed.
+func (a *actionCalls) failCall(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.n++
+	a.failed++
+	a.errs = append(a.errs, err)
+}
+
+// wait waits for the calls: nil if all succeeded, an error naming what
+// failed if every call failed, else a *partialError.
+func (a *actionCalls) wait(what string) error {
+	a.wg.Wait()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case len(a.errs) == 0:
+		return nil
+	case a.n > 0 && a.failed == a.n:
+		return fmt.Errorf("failed to %s: %s", what, joinErrors(a.errs))
+	}
+	return &partialError{errs: a.errs}
+}
+
+// producersFor finds topic's nsqds for an action; a partial failure is
+// remembered in calls, a total one returned.
+func (n *NSQAdmin) producersFor(calls *actionCalls, topic string) ([]*Producer, error) {
+	opts := n.getOpts()
+	producers, err := n.cluster.topicProducers(calls.ctx, topic, opts.NSQLookupdHTTPAddresses, opts.NSQDHTTPAddresses)
+	if err != nil {
+		if !isPartial(err) {
+			return nil, err
+		}
+		calls.fail(err.(*partialError).errs...)
+	}
+	return producers, nil
+}
+
+func (n *NSQAdmin) newCalls(ctx context.Context) *actionCalls {
+	return &actionCalls{c: n.cluster, ctx: ctx}
+}
+
+func (n *NSQAdmin) notify(action, topic, channel, node string, req *http.Request) {
+	n.logf(lg.INFO, "admin action %s topic=%q channel=%q node=%q from %s", action, topic, channel, node, req.RemoteAddr)
+	n.notifier.send(newAdminAction(action, topic, channel, node, n.hostname, req))
+}
+
+func topicQuery(topic string) url.Values { return url.Values{"topic": {topic}} }
+
+func channelQuery(topic, channel string) url.Values {
+	return url.Values{"topic": {topic}, "channel": {channel}}
+}
+
+// POST /api/topics {"topic":"t","channel":"c"}
+func (n *NSQAdmin) createTopicChannelHandler(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {
+	var body struct {
+		Topic   string `json:"topic"`
+		Channel string `json:"channel"`
+	}
+	if err := readJSON(req, &body); err != nil {
+		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: err.Error()}
+	}
+	if !names.IsValidTopicName(body.Topic) {
+		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "INVALID_TOPIC"}
+	}
+	if body.Channel != "" && !names.IsValidChannelName(body.Channel) {
+		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "INVALID_CHANNEL"}
+	}
+	lookupds := n.getOpts().NSQLookupdHTTPAddresses
+	var warn warnings
+
+	calls := n.newCalls(req.Context())
+	for _, l := range lookupds {
+		calls.post(l, "/topic/create", topicQuery(body.Topic))
+	}
+	if err := warn.absorb(n, calls.wait("create topic")); err != nil {
+		return nil, err
+	}
+	n.notify("create_topic", body.Topic, "", "", req)
+	if body.Channel == "" {
+		return message{warn.message()}, nil
+	}
+
+	calls = n.newCalls(req.Context())
+	for _, l := range lookupds {
+		calls.post(l, "/channel/create", channelQuery(body.Topic, body.Channel))
+	}
+	calls.wg.Wait()
+	if len(lookupds) > 0 {
+		producers, err := n.cluster.lookupdTopicProducers(req.Context(), body.Topic, lookupds)
+		if err != nil {
+			calls.fail(err)
+		}
+		for _, p := range producers {
+			calls.post(p.callAddress(), "/channel/create", channelQuery(body.Topic, body.Channel))
+		}
+	}
+	if err := warn.absorb(n, calls.wait("create channel")); err != nil {
+		return nil, err
+	}
+	n.notify("create_channel", body.Topic, body.Channel, "", req)
+	return message{warn.message()}, nil
+}
+
+// POST /api/topics/:topic {"action":"pause"|"unpause"|"empty"}
+func (n *NSQAdmin) topicActionHandler(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
+	return n.topicChannelAction(req, ps.ByName("topic"), "")
+}
+
+// POST /api/topics/:topic/:channel {"action":"pause"|"unpause"|"empty"}
+func (n *NSQAdmin) channelActionHandler(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
+	return n.topicChannelAction(req, ps.ByName("topic"), ps.ByName("channel"))
+}
+
+func (n *NSQAdmin) topicChannelAction(req *http.Request, topic, channel string) (any, error) {
+	var body struct {
+		Action string `json:"action"`
+	}
+	if err := readJSON(req, &body); err != nil {
+		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: err.Error()}
+	}
+	switch body.Action {
+	case "pause", "unpause", "empty":
+	default:
+		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "INVALID_ACTION"}
+	}
+	kind, path, q := "topic", "/topic/"+body.Action, topicQuery(topic)
+	if channel != "" {
+		kind, path, q = "channel", "/channel/"+body.Action, channelQuery(topic, channel)
+	}
+	// NSQ notifies before it looks at the upstream result
+	n.notify(body.Action+"_"+kind, topic, channel, "", req)
+
+	var warn warnings
+	calls := n.newCalls(req.Context())
+	producers, err := n.producersFor(calls, topic)
+	if err := warn.absorb(n, err); err != nil {
+		return nil, err
+	}
+	for _, p := range producers {
+		calls.post(p.callAddress(), path, q)
+	}
+	if err := warn.absorb(n, calls.wait(body.Action+" "+kind)); err != nil {
+		return nil, err
+	}
+	return message{warn.message()}, nil
+}
+
+// DELETE /api/topics/:topic
+func (n *NSQAdmin) deleteTopicHandler(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
+	return n.deleteTopicChannel(req, ps.ByName("topic"), "")
+}
+
+// DELETE /api/topics/:topic/:channel
+func (n *NSQAdmin) deleteChannelHandler(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
+	return n.deleteTopicChannel(req, ps.ByName("topic"), ps.ByName("channel"))
+}
+
+// deleteTopicChannel finds the producers first (once the lookupds forget
+// the topic they can no longer be found), then deletes on every lookupd
+// and every producer.
+func (n *NSQAdmin) deleteTopicChannel(req *http.Request, topic, channel string) (any, error) {
+	kind, path, q := "topic", "/topic/delete", topicQuery(topic)
+	if channel != "" {
+		kind, path, q = "channel", "/channel/delete", channelQuery(topic, channel)
+	}
+	var warn warnings
+	calls := n.newCalls(req.Context())
+	producers, err := n.producersFor(calls, topic)
+	if err := warn.absorb(n, err); err != nil {
+		return nil, err
+	}
+	for _, l := range n.getOpts().NSQLookupdHTTPAddresses {
+		calls.post(l, path, q)
+	}
+	for _, p := range producers {
+		calls.post(p.callAddress(), path, q)
+	}
+	if err := warn.absorb(n, calls.wait("delete "+kind)); err != nil {
+		return nil, err
+	}
+	n.notify("delete_"+kind, topic, channel, "", req)
+	return message{warn.message()}, nil
+}
+
+// DELETE /api/nodes/:node {"topic":"t"}: tombstone the topic for that
+// node on every lookupd, then delete the topic on the node.
+func (n *NSQAdmin) tombstoneTopicProducerHandler(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
+	node := ps.ByName("node")
+	var body struct {
+		Topic string `json:"topic"`
+	}
+	if err := readJSON(req, &body); err != nil {
+		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "INVALID_BODY"}
+	}
+	if !names.IsValidTopicName(body.Topic) {
+		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "INVALID_TOPIC"}
+	}
+	var warn warnings
+	calls := n.newCalls(req.Context())
+	for _, l := range n.getOpts().NSQLookupdHTTPAddresses {
+		calls.post(l, "/topic/tombstone", url.Values{"topic": {body.Topic}, "node": {node}})
+	}
+	calls.wg.Wait()
+	nodes, err := n.cluster.nsqdNodes(req.Context(), []string{node}, "")
+	if err != nil {
+		calls.failCall(err)
+	}
+	for _, nd := range nodes {
+		calls.post(nd.addr, "/topic/delete", topicQuery(body.Topic))
+	}
+	if err := warn.absorb(n, calls.wait("tombstone topic producer")); err != nil {
+		return nil, err
+	}
+	n.notify("tombstone_topic_producer", body.Topic, "", node, req)
+	return message{warn.message()}, nil
+}

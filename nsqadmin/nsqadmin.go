@@ -1,0 +1,201 @@
+package nsqadmin
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dropin/nsq/internal/httpapi"
+	"github.com/dropin/nsq/internal/lg"
+)
+
+// NSQAdmin is the web UI and JSON API daemon. Create it with New, run it
+// with Main and stop it with Exit. Safe for concurrent use.
+type NSQAdmin struct {
+	opts     atomic.Pointer[Options] // replaced whole by PUT /config/:opt
+	configMu sync.Mutex              // serializes PUT /config/:opt (read, copy, store)
+	log      *lg.Leveled
+
+	listener   net.Listener
+	client     *httpapi.Client
+	cluster    *cluster
+	history    *history
+	notifier   *notifier
+	graphite   *url.URL   // nil without --graphite-url
+	configCIDR *net.IPNet // nil: /config is open to everyone
+	hostname   string
+	assets     *assets
+
+	exitOnce sync.Once
+	exitCh   chan struct{}
+	wg       sync.WaitGroup // the sampler and the notifier
+}
+
+// New validates opts and opens the HTTP listener, so that with port 0 the
+// real address is known (RealHTTPAddr) before Main runs.
+func New(opts *Options) (*NSQAdmin, error) {
+	opts = opts.clone()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	n := &NSQAdmin{
+		log:    lg.NewLeveled(opts.Logger, opts.LogLevel),
+		exitCh: make(chan struct{}),
+	}
+	n.opts.Store(opts)
+	var err error
+	if n.hostname, err = os.Hostname(); err != nil {
+		n.hostname = "localhost"
+	}
+	if opts.AllowConfigFromCIDR != "" {
+		_, n.configCIDR, _ = net.ParseCIDR(opts.AllowConfigFromCIDR) // checked by validate
+	}
+	if opts.GraphiteURL != "" {
+		n.graphite, _ = url.Parse(opts.GraphiteURL) // checked by validate
+	}
+	tlsConfig, err := clientTLSConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	n.client = httpapi.NewClient(tlsConfig, opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout)
+	n.cluster = &cluster{client: n.client}
+	n.history = newHistory(opts.HistoryInterval, opts.HistoryDuration)
+	n.notifier = newNotifier(n.client, opts.NotificationHTTPEndpoint, n.logf)
+	if n.assets, err = newAssets(opts.DevStaticDir); err != nil {
+		return nil, err
+	}
+	if n.listener, err = net.Listen("tcp", opts.HTTPAddress); err != nil {
+		return nil, fmt.Errorf("listen (%s) failed - %w", opts.HTTPAddress, err)
+	}
+	return n, nil
+}
+
+func clientTLSConfig(o *Options) (*tls.Config, error) {
+	c := &tls.Config{InsecureSkipVerify: o.HTTPClientTLSInsecureSkipVerify}
+	if o.HTTPClientTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.HTTPClientTLSCert, o.HTTPClientTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("failed to load --http-client-tls-cert/--http-client-tls-key - %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	if o.HTTPClientTLSRootCAFile != "" {
+		pem, err := os.ReadFile(o.HTTPClientTLSRootCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read --http-client-tls-root-ca-file - %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("failed to parse --http-client-tls-root-ca-file %s: no PEM certificates", o.HTTPClientTLSRootCAFile)
+		}
+		c.RootCAs = pool
+	}
+	return c, nil
+}
+
+func (n *NSQAdmin) getOpts() *Options { return n.opts.Load() }
+
+func (n *NSQAdmin) logf(lvl lg.Level, format string, args ...any) {
+	n.log.Logf(lvl, format, args...)
+}
+
+// RealHTTPAddr is the address the HTTP listener is bound to.
+func (n *NSQAdmin) RealHTTPAddr() net.Addr { return n.listener.Addr() }
+
+// Main serves HTTP, samples the cluster into the history and sends
+// notifications until Exit is called. It returns an error only if serving
+// failed for another reason.
+func (n *NSQAdmin) Main() error {
+	n.logf(lg.INFO, "%s", versionLine())
+	n.logf(lg.INFO, "HTTP: listening on %s", n.listener.Addr())
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		n.sampleLoop()
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.notifier.run(n.exitCh)
+	}()
+	err := httpapi.Serve(n.listener, n.handler(), nil)
+	n.Exit()
+	if err != nil {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+// Exit stops the listener and the background work and waits for them.
+// It may be called more than once.
+func (n *NSQAdmin) Exit() {
+	n.exitOnce.Do(func() {
+		n.listener.Close()
+		close(n.exitCh)
+	})
+	n.wg.Wait()
+}
+
+// sampleLoop records a history sample every HistoryInterval.
+func (n *NSQAdmin) sampleLoop() {
+	interval := n.getOpts().HistoryInterval
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	n.sample()
+	for {
+		select {
+		case <-n.exitCh:
+			return
+		case <-ticker.C:
+			n.sample()
+		}
+	}
+}
+
+// sample fetches every node's stats once and records them. The whole
+// sample is bounded by the HTTP client timeouts and stops at Exit.
+func (n *NSQAdmin) sample() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-n.exitCh:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	opts := n.getOpts()
+	now := time.Now()
+	producers, err := n.cluster.producers(ctx, opts.NSQLookupdHTTPAddresses, opts.NSQDHTTPAddresses)
+	if err != nil && !isPartial(err) {
+		n.logf(lg.WARN, "history: %s", err)
+		n.history.recordGap(now)
+		return
+	}
+	if len(producers) == 0 {
+		n.history.record(now, nil, nil)
+		return
+	}
+	var nodes []*TopicStats
+	var answered []string
+	for _, r := range n.cluster.statsEach(ctx, producers, "", "", false) {
+		if r.err != nil {
+			n.logf(lg.DEBUG, "history: %s", r.err)
+			continue
+		}
+		answered = append(answered, r.producer.HTTPAddress())
+		nodes = append(nodes, r.topics...)
+	}
+	if len(answered) == 0 {
+		n.logf(lg.WARN, "history: no nsqd answered")
+		n.history.recordGap(now)
+		return
+	}
+	n.history.record(now, answered, nodes)
+}
