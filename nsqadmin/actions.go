@@ -32,9 +32,9 @@ type message struct {
 // actionCalls runs a set of upstream POSTs concurrently and collects
 // their failures. Safe for concurrent use.
 type actionCalls struct {
-	c    *cluster
-	ctx  context.Context
-	wg   sync.WaitGroup
+	c      *cluster
+	ctx    context.Context
+	wg     sync.WaitGroup
 	mu     sync.Mutex // guards n, failed, errs
 	n      int        // calls made
 	failed int        // calls that failed
