@@ -402,3 +402,80 @@ func TestE2ERestartResumes(t *testing.T) {
 		t.Errorf("%d duplicates after a clean restart", dups)
 	}
 }
+
+// TestE2ECloseInactiveReopens closes a quiet file and reopens it at its
+// offset when it grows again.
+func TestE2ECloseInactiveReopens(t *testing.T) {
+	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	dir := t.TempDir()
+	topic := nsqlogtest.Topic("inactive")
+	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	path := filepath.Join(dir, "app.log")
+	o := e2eOptions(t, dir, topic, d.Addr)
+	o.CloseInactive = 100 * time.Millisecond
+	h := run(t, o)
+	want := appendLines(t, path, "a", 0, 100)
+	cons.WaitAll(t, want, deliveryTimeout)
+	testutil.Eventually(t, deliveryTimeout, func() bool { return h.Stats().OpenFiles == 0 }, "quiet file not closed")
+	want = append(want, appendLines(t, path, "b", 0, 100)...)
+	cons.WaitAll(t, want, deliveryTimeout)
+	if n := h.Stats().HarvestersStarted; n < 2 {
+		t.Errorf("harvesters_started = %d, want a reopen", n)
+	}
+	if dups := cons.Duplicates(); dups != 0 {
+		t.Errorf("%d duplicates after reopening", dups)
+	}
+}
+
+// TestE2ETailFiles starts files found at the first scan at their end;
+// files that appear later are read from their beginning.
+func TestE2ETailFiles(t *testing.T) {
+	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	dir := t.TempDir()
+	topic := nsqlogtest.Topic("tail")
+	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	old := appendLines(t, filepath.Join(dir, "old.log"), "old", 0, 100)
+	o := e2eOptions(t, dir, topic, d.Addr)
+	o.TailFiles = true
+	h := run(t, o)
+	testutil.Eventually(t, deliveryTimeout, func() bool {
+		return registryOffset(t, o, filepath.Join(dir, "old.log")) == fileSize(t, filepath.Join(dir, "old.log"))
+	}, "tailed file not registered at its end")
+	want := appendLines(t, filepath.Join(dir, "old.log"), "more", 0, 50)
+	want = append(want, appendLines(t, filepath.Join(dir, "new.log"), "new", 0, 50)...)
+	cons.WaitAll(t, want, deliveryTimeout)
+	testutil.Eventually(t, deliveryTimeout, func() bool { return h.Stats().EventsPending == 0 }, "events pending")
+	for _, l := range old {
+		if cons.Count(l) != 0 {
+			t.Fatalf("line %q from before the start was sent with --tail-files", l)
+		}
+	}
+}
+
+// TestE2EHarvesterLimit keeps at most two files open; all are read in
+// turn as quiet ones close.
+func TestE2EHarvesterLimit(t *testing.T) {
+	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	dir := t.TempDir()
+	topic := nsqlogtest.Topic("limit")
+	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	var want []string
+	for i := 0; i < 6; i++ {
+		want = append(want, appendLines(t, filepath.Join(dir, fmt.Sprintf("f%d.log", i)), fmt.Sprintf("f%d", i), 0, 50)...)
+	}
+	o := e2eOptions(t, dir, topic, d.Addr)
+	o.HarvesterLimit = 2
+	o.CloseInactive = 50 * time.Millisecond
+	h := run(t, o)
+	maxOpen := int64(0)
+	testutil.Eventually(t, deliveryTimeout, func() bool {
+		maxOpen = max(maxOpen, h.Stats().OpenFiles)
+		return len(cons.Missing(want)) == 0
+	}, "not every file was read")
+	if maxOpen > 2 {
+		t.Errorf("%d files open at once, limit 2", maxOpen)
+	}
+	if n := h.Stats().HarvestersStarted; n != 6 {
+		t.Errorf("harvesters_started = %d, want 6", n)
+	}
+}

@@ -157,7 +157,7 @@ func TestConfigFile(t *testing.T) {
 	topic := nsqlogtest.Topic("config")
 	cons := nsqlogtest.Consume(t, d.Addr, topic)
 	conf := filepath.Join(dir, "file_to_nsq.toml")
-	content := fmt.Sprintf("path = [%q]\nnsqd_tcp_address = [%q]\ntopic = %q\nregistry_file = %q\nscan_frequency = \"50ms\"\nmax_backoff = \"20ms\"\nbackoff = \"5ms\"\nmultiline_pattern = \"^ \"\nmultiline_timeout = \"50ms\"\n",
+	content := fmt.Sprintf("path = [%q]\nnsqd_tcp_address = [%q]\ntopic = %q\nregistry_file = %q\nscan_frequency = \"50ms\"\nmax_backoff = \"20ms\"\nbackoff = \"5ms\"\nmultiline_pattern = \"^ \"\nmultiline_timeout = \"50ms\"\nstats_interval = \"50ms\"\n",
 		filepath.Join(dir, "*.log"), d.Addr, topic, filepath.Join(dir, "reg.json"))
 	if err := os.WriteFile(conf, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -167,6 +167,9 @@ func TestConfigFile(t *testing.T) {
 	}
 	p := start(t, bin, "--config", conf)
 	cons.WaitAll(t, []string{"one\n two", "three"}, 30*time.Second)
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		return strings.Contains(p.stderr.String(), "STATS: harvester_open_files=1 harvesters_started=1 events_pending=0 events_acked=2")
+	}, "no periodic stats line with the counters")
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	if code := p.wait(t); code != 0 {
 		t.Errorf("exit code %d after SIGTERM", code)
