@@ -21,7 +21,6 @@ type fileState struct {
 	renamed    bool      // the path changed while the harvester ran
 	mtime      time.Time // modification time at the last scan
 	lastSeen   time.Time // time of the last scan that found the file
-	openErr    string    // last open error logged, to log each kind once
 }
 
 // stateTable holds one fileState per identity and turns acknowledged

@@ -45,16 +45,25 @@ func IsRejected(err error) bool {
 }
 
 // Publisher sends MPUB batches to one of several nsqd, moving to the next
-// address after a failure. It owns one go-nsq Producer per address; each
-// reconnects by itself on the next publish after its connection broke.
+// address after a failure. It keeps one go-nsq Producer per address. A
+// producer that failed is replaced by a fresh one rather than reused:
+// go-nsq v1.1.0's Producer races with itself (its old router goroutine
+// still reads the connection while the reconnect writes it) when it
+// reconnects after a broken connection.
 //
 // Publish and PublishRetry must be called from one goroutine at a time;
 // Stop may be called concurrently with them and makes them return.
 type Publisher struct {
-	addrs     []string
+	addrs    []string
+	config   *nsq.Config
+	logger   Logger
+	level    nsq.LogLevel
+	stopped  chan struct{} // closed by Stop
+	stopOnce sync.Once
+
+	mu        sync.Mutex // guards producers, isStopped
 	producers []*nsq.Producer
-	stopOnce  sync.Once
-	stopped   chan struct{} // closed by Stop
+	isStopped bool
 
 	cur int // index of the address to use next; owned by the publishing goroutine
 }
@@ -68,21 +77,35 @@ func NewPublisher(addrs []string, config *nsq.Config, logger Logger, level nsq.L
 	if config == nil {
 		config = nsq.NewConfig()
 	}
-	p := &Publisher{addrs: append([]string(nil), addrs...), stopped: make(chan struct{})}
+	p := &Publisher{
+		addrs:   append([]string(nil), addrs...),
+		config:  config,
+		logger:  logger,
+		level:   level,
+		stopped: make(chan struct{}),
+	}
 	for _, addr := range p.addrs {
-		prod, err := nsq.NewProducer(addr, config)
+		prod, err := p.newProducer(addr)
 		if err != nil {
 			p.Stop()
-			return nil, fmt.Errorf("producer for %s: %w", addr, err)
-		}
-		if logger != nil {
-			prod.SetLogger(logger, level)
-		} else {
-			prod.SetLogger(nil, nsq.LogLevelMax)
+			return nil, err
 		}
 		p.producers = append(p.producers, prod)
 	}
 	return p, nil
+}
+
+func (p *Publisher) newProducer(addr string) (*nsq.Producer, error) {
+	prod, err := nsq.NewProducer(addr, p.config)
+	if err != nil {
+		return nil, fmt.Errorf("producer for %s: %w", addr, err)
+	}
+	if p.logger != nil {
+		prod.SetLogger(p.logger, p.level)
+	} else {
+		prod.SetLogger(nil, nsq.LogLevelMax)
+	}
+	return prod, nil
 }
 
 // Addr returns the address the next Publish will use.
@@ -92,12 +115,33 @@ func (p *Publisher) Addr() string { return p.addrs[p.cur] }
 // nsqd's answer. On failure the next call uses the next address.
 func (p *Publisher) Publish(topic string, bodies [][]byte) error {
 	i := p.cur
-	err := p.producers[i].MultiPublish(topic, bodies)
-	if err != nil {
-		p.cur = (i + 1) % len(p.producers)
-		return fmt.Errorf("MPUB %d messages to %s: %w", len(bodies), p.addrs[i], err)
+	p.mu.Lock()
+	prod := p.producers[i]
+	p.mu.Unlock()
+	err := prod.MultiPublish(topic, bodies)
+	if err == nil {
+		return nil
 	}
-	return nil
+	p.cur = (i + 1) % len(p.addrs)
+	p.replace(i, prod)
+	return fmt.Errorf("MPUB %d messages to %s: %w", len(bodies), p.addrs[i], err)
+}
+
+// replace swaps the failed producer at index i for a fresh one.
+func (p *Publisher) replace(i int, failed *nsq.Producer) {
+	fresh, err := p.newProducer(p.addrs[i])
+	if err != nil { // the config was valid a moment ago; keep the old one
+		return
+	}
+	p.mu.Lock()
+	if p.isStopped || p.producers[i] != failed {
+		p.mu.Unlock()
+		fresh.Stop()
+		return
+	}
+	p.producers[i] = fresh
+	p.mu.Unlock()
+	failed.Stop()
 }
 
 // Stop closes every connection; a Publish in progress fails. Safe to call
@@ -105,7 +149,11 @@ func (p *Publisher) Publish(topic string, bodies [][]byte) error {
 func (p *Publisher) Stop() {
 	p.stopOnce.Do(func() {
 		close(p.stopped)
-		for _, prod := range p.producers {
+		p.mu.Lock()
+		p.isStopped = true
+		prods := append([]*nsq.Producer(nil), p.producers...)
+		p.mu.Unlock()
+		for _, prod := range prods {
 			prod.Stop()
 		}
 	})

@@ -224,3 +224,28 @@ func TestCloseWhileUnreachable(t *testing.T) {
 		t.Errorf("stats %+v, want 5 dropped (3 buffered, 1 blocked, 1 late)", s)
 	}
 }
+
+// TestRejectedLine sends a line over nsqd's --max-msg-size between two
+// good ones: nsqd refuses it, it is counted, and the others arrive.
+func TestRejectedLine(t *testing.T) {
+	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	topic := nsqlogtest.Topic("reject")
+	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	w := newWriter(t, nsqlog.Options{NSQDTCPAddresses: []string{d.Addr}, Topic: topic, BatchTimeout: time.Hour})
+	big := make([]byte, 2<<20) // nsqd's default --max-msg-size is 1 MiB
+	for i := range big {
+		big[i] = 'x'
+	}
+	for _, l := range [][]byte{[]byte("before"), big, []byte("after")} {
+		if _, err := w.Write(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatalf("Sync: %s", err)
+	}
+	cons.WaitAll(t, []string{"before", "after"}, 30*time.Second)
+	if s := w.Stats(); s.Rejected != 1 || s.Delivered != 2 || s.Dropped != 0 {
+		t.Errorf("stats %+v, want 1 rejected and 2 delivered", s)
+	}
+}
