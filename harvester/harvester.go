@@ -39,8 +39,9 @@ type Harvester struct {
 	stopOut   context.CancelFunc
 	drain     chan struct{}  // closed at Exit: publish what is queued, then stop
 	readers   sync.WaitGroup // file harvesters
-	wg        sync.WaitGroup // scanner, publisher, registrar, stats
+	wg        sync.WaitGroup // publisher, registrar, stats
 	pubDone   chan struct{}  // closed when the publisher returned
+	scanDone  chan struct{}  // closed when the scanner returned (no reader starts after)
 	startOnce sync.Once      // guards starting the goroutines
 	exitOnce  sync.Once      // guards Exit
 	exited    chan struct{}  // closed when Exit finished
@@ -89,6 +90,7 @@ func New(opts *Options) (*Harvester, error) {
 		notes:    map[string]string{},
 		drain:    make(chan struct{}),
 		pubDone:  make(chan struct{}),
+		scanDone: make(chan struct{}),
 		exited:   make(chan struct{}),
 	}
 	h.q = newQueue(opts.QueueMaxEvents, opts.QueueMaxBytes, &h.c)
@@ -110,8 +112,11 @@ func (h *Harvester) Main() error {
 func (h *Harvester) start() {
 	h.startOnce.Do(func() {
 		h.log.Logf(lg.INFO, "file_to_nsq: paths %q → topic %q on %q", h.opts.Paths, h.opts.Topic, h.opts.NSQDTCPAddresses)
-		h.wg.Add(3)
-		go h.scanLoop(h.readCtx)
+		h.wg.Add(2)
+		go func() {
+			defer close(h.scanDone)
+			h.scanLoop(h.readCtx)
+		}()
 		go func() {
 			defer close(h.pubDone)
 			h.publishLoop(h.outCtx)
@@ -130,8 +135,12 @@ func (h *Harvester) start() {
 // once; later calls wait for the first.
 func (h *Harvester) Exit() {
 	h.exitOnce.Do(func() {
-		h.startOnce.Do(func() { close(h.pubDone) }) // never started
+		h.startOnce.Do(func() { // never started
+			close(h.pubDone)
+			close(h.scanDone)
+		})
 		h.stopRead()
+		<-h.scanDone // readers.Add happens only in the scanner
 		h.readers.Wait()
 		h.q.close()
 		close(h.drain)

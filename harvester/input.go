@@ -22,7 +22,6 @@ type found struct {
 
 // scanLoop scans at once, then every ScanFrequency, until ctx ends.
 func (h *Harvester) scanLoop(ctx context.Context) {
-	defer h.wg.Done()
 	h.scan(ctx, true)
 	t := time.NewTicker(h.opts.ScanFrequency)
 	defer t.Stop()

@@ -155,3 +155,20 @@ func writeString(s string) func(testing.TB, string) {
 		}
 	}
 }
+
+// TestExitWithoutMain: a Harvester that never ran still stops cleanly and
+// leaves a valid registry behind.
+func TestExitWithoutMain(t *testing.T) {
+	o := validOptions()
+	o.RegistryFile = filepath.Join(t.TempDir(), "registry.json")
+	o.Logger = testutil.NewLogger(t)
+	h, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Exit()
+	h.Exit()
+	if recs := mustLoad(t, testRegistryAt(t, o.RegistryFile)); len(recs) != 0 {
+		t.Errorf("registry holds %+v", recs)
+	}
+}
