@@ -50,7 +50,10 @@ func (a *actionCalls) post(addr, path string, q url.Values) {
 	go func() {
 		defer a.wg.Done()
 		if err := a.c.post(a.ctx, endpoint(addr, path, q)); err != nil {
-			a.failCall(err)
+			a.mu.Lock()
+			a.failed++
+			a.errs = append(a.errs, err)
+			a.mu.Unlock()
 		}
 	}()
 }
@@ -62,7 +65,8 @@ func (a *actionCalls) fail(errs ...error) {
 	a.errs = append(a.errs, errs...)
 }
 
-// failCall records a call that failed.
+// failCall records a call that could not even be made (the node to
+// call could not be found).
 func (a *actionCalls) failCall(err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

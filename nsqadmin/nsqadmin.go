@@ -142,6 +142,16 @@ func (n *NSQAdmin) Exit() {
 	n.wg.Wait()
 }
 
+// exiting reports whether Exit has been called.
+func (n *NSQAdmin) exiting() bool {
+	select {
+	case <-n.exitCh:
+		return true
+	default:
+		return false
+	}
+}
+
 // sampleLoop records a history sample every HistoryInterval.
 func (n *NSQAdmin) sampleLoop() {
 	interval := n.getOpts().HistoryInterval
@@ -173,6 +183,9 @@ func (n *NSQAdmin) sample() {
 	opts := n.getOpts()
 	now := time.Now()
 	producers, err := n.cluster.producers(ctx, opts.NSQLookupdHTTPAddresses, opts.NSQDHTTPAddresses)
+	if n.exiting() {
+		return
+	}
 	if err != nil && !isPartial(err) {
 		n.logf(lg.WARN, "history: %s", err)
 		n.history.recordGap(now)
@@ -191,6 +204,9 @@ func (n *NSQAdmin) sample() {
 		}
 		answered = append(answered, r.producer.HTTPAddress())
 		nodes = append(nodes, r.topics...)
+	}
+	if n.exiting() {
+		return
 	}
 	if len(answered) == 0 {
 		n.logf(lg.WARN, "history: no nsqd answered")

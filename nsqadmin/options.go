@@ -102,9 +102,9 @@ func normalizeBasePath(p string) string {
 // clone returns a copy of o whose slices may be changed independently.
 func (o *Options) clone() *Options {
 	c := *o
-	c.NSQLookupdHTTPAddresses = append([]string(nil), o.NSQLookupdHTTPAddresses...)
-	c.NSQDHTTPAddresses = append([]string(nil), o.NSQDHTTPAddresses...)
-	c.AdminUsers = append([]string(nil), o.AdminUsers...)
+	c.NSQLookupdHTTPAddresses = append([]string{}, o.NSQLookupdHTTPAddresses...)
+	c.NSQDHTTPAddresses = append([]string{}, o.NSQDHTTPAddresses...)
+	c.AdminUsers = append([]string{}, o.AdminUsers...)
 	return &c
 }
 
