@@ -148,7 +148,11 @@ func TestHistoryGrowing(t *testing.T) {
 
 func TestAPIHistory(t *testing.T) {
 	c := newFakeCluster(t)
-	a := startAdmin(t, func(o *Options) { c.lookupdMode(o); o.HistoryInterval = 20 * time.Millisecond; o.HistoryDuration = 10 * time.Second })
+	a := startAdmin(t, func(o *Options) {
+		c.lookupdMode(o)
+		o.HistoryInterval = 20 * time.Millisecond
+		o.HistoryDuration = 10 * time.Second
+	})
 
 	for _, tc := range []struct{ query, msg string }{
 		{"topic=bad%20name", "INVALID_ARG_TOPIC"},
