@@ -178,7 +178,7 @@ func mapsKeys(m map[string]string) func(func(string) bool) {
 func TestRotateBySizeWithWorkDir(t *testing.T) {
 	tcpAddr, httpAddr := startNSQD(t)
 	out, work := t.TempDir(), t.TempDir()
-	p := startInProcess(t, "--topic=rs", "--nsqd-tcp-address="+tcpAddr, "--output-dir="+out, "--work-dir="+work,
+	p := startInProcess(t, "--topic=rs", "--topic=skipped", "--topic-pattern=^r", "--nsqd-tcp-address="+tcpAddr, "--output-dir="+out, "--work-dir="+work,
 		"--rotate-size=1000", "--max-in-flight=10", "--sync-interval=100ms")
 	waitSubscribed(t, httpAddr, "rs", "nsq_to_file")
 	bodies := apptest.Lines(strings.Repeat("s", 40)+"-", 200) // ~44 bytes each with the newline
@@ -189,6 +189,9 @@ func TestRotateBySizeWithWorkDir(t *testing.T) {
 	}
 	if left := readDir(t, work); len(left) != 0 {
 		t.Fatalf("work dir not empty: %v", left)
+	}
+	if !strings.Contains(p.stderr.String(), "WARNING: skipping topic skipped (doesn't match pattern ^r)") {
+		t.Fatalf("no skip warning in %q", p.stderr.String())
 	}
 	files := readDir(t, out)
 	names := slices.Sorted(mapsKeys(files))
