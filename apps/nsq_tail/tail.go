@@ -55,14 +55,23 @@ type tailHandler struct {
 
 // HandleMessage implements nsq.Handler. The message that reaches the
 // limit, and any message that could not be written, is left unanswered:
-// like NSQ, nsq_tail exits at once and leaves it to time out.
+// like NSQ, nsq_tail exits at once and leaves it to time out. Messages
+// that arrive for this topic while the process is exiting are neither
+// printed nor answered.
 func (h *tailHandler) HandleMessage(m *nsq.Message) error {
+	var n int64
+	if h.limit > 0 {
+		if n = h.count.Add(1); n > h.limit {
+			m.DisableAutoResponse()
+			return nil
+		}
+	}
 	if err := h.p.print(h.topic, m.Body); err != nil {
 		m.DisableAutoResponse()
 		h.finish(fmt.Errorf("ERROR: failed to write to os.Stdout - %w", err))
 		return nil
 	}
-	if h.limit > 0 && h.count.Add(1) == h.limit {
+	if h.limit > 0 && n == h.limit {
 		m.DisableAutoResponse()
 		h.finish(errLimitReached)
 	}

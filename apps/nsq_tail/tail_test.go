@@ -166,14 +166,18 @@ func TestHandlerLimitAndWriteError(t *testing.T) {
 	if err := h.HandleMessage(m2); err != nil || !m2.IsAutoResponseDisabled() || len(ended) != 1 || ended[0] != errLimitReached {
 		t.Fatalf("limit message: err %v, ended %v (it must stay unanswered)", err, ended)
 	}
+	m3 := nsq.NewMessage(nsq.MessageID{'3'}, []byte("three"))
+	if err := h.HandleMessage(m3); err != nil || !m3.IsAutoResponseDisabled() || len(ended) != 1 {
+		t.Fatalf("message after the limit: err %v, ended %v", err, ended)
+	}
 	if buf.String() != "one\ntwo\n" {
 		t.Fatalf("output %q", buf.String())
 	}
 
 	ended = nil
 	h = &tailHandler{topic: "t", p: &printer{out: failWriter{}}, finish: func(err error) { ended = append(ended, err) }}
-	m3 := nsq.NewMessage(nsq.MessageID{'3'}, []byte("x"))
-	if err := h.HandleMessage(m3); err != nil || !m3.IsAutoResponseDisabled() || len(ended) != 1 ||
+	m4 := nsq.NewMessage(nsq.MessageID{'4'}, []byte("x"))
+	if err := h.HandleMessage(m4); err != nil || !m4.IsAutoResponseDisabled() || len(ended) != 1 ||
 		!strings.Contains(ended[0].Error(), "broken pipe") {
 		t.Fatalf("write error: err %v, ended %v", err, ended)
 	}
