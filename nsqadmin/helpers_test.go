@@ -168,3 +168,5 @@ var e2eKeys = []string{"count", "percentiles", "topic", "channel", "host"}
 
 var producerKeys = []string{"remote_addresses", "remote_address", "hostname", "broadcast_address", "tcp_port",
 	"http_port", "version", "topics", "out_of_date"}
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"log"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +28,7 @@ type NSQAdmin struct {
 	log      *lg.Leveled
 
 	listener   net.Listener
+	server     *http.Server // serves listener; Close also drops keep-alive connections
 	client     *httpapi.Client
 	cluster    *cluster
 	history    *history
@@ -73,6 +78,11 @@ func New(opts *Options) (*NSQAdmin, error) {
 	}
 	if n.listener, err = net.Listen("tcp", opts.HTTPAddress); err != nil {
 		return nil, fmt.Errorf("listen (%s) failed - %w", opts.HTTPAddress, err)
+	}
+	n.server = &http.Server{
+		Handler:           n.handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          log.New(logWriter{n}, "", 0),
 	}
 	return n, nil
 }
@@ -124,18 +134,27 @@ func (n *NSQAdmin) Main() error {
 		defer n.wg.Done()
 		n.notifier.run(n.exitCh)
 	}()
-	err := httpapi.Serve(n.listener, n.handler(), nil)
+	err := n.server.Serve(n.listener)
 	n.Exit()
-	if err != nil {
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http server: %w", err)
 	}
 	return nil
+}
+
+// logWriter sends the HTTP server's own complaints to our log.
+type logWriter struct{ n *NSQAdmin }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.n.logf(lg.WARN, "HTTP: %s", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // Exit stops the listener and the background work and waits for them.
 // It may be called more than once.
 func (n *NSQAdmin) Exit() {
 	n.exitOnce.Do(func() {
+		n.server.Close() // the listener and every connection, idle or not
 		n.listener.Close()
 		close(n.exitCh)
 	})
