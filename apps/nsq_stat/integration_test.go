@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,9 +118,22 @@ func TestStatRates(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
-	f := strings.Fields(lines[3])
 	// ingress egress | total mem disk inflt def | req t-o msgs clients
-	if f[0] != "7" || f[1] != "0" || f[3] != "7" || f[11] != "8" {
-		t.Fatalf("row %q", lines[3])
+	prev, cur := strings.Fields(lines[2]), strings.Fields(lines[3])
+	num := func(f []string, i int) int {
+		n, err := strconv.Atoi(f[i])
+		if err != nil {
+			t.Fatalf("field %d of %q: %v", i, f, err)
+		}
+		return n
+	}
+	// The publish normally lands between the two polls (k = 7), but the
+	// relations below hold whenever it lands.
+	k := num(cur, 11) - num(prev, 11)
+	if k != 0 && k != 7 {
+		t.Fatalf("rows %q / %q", lines[2], lines[3])
+	}
+	if num(cur, 0) != k || num(cur, 1) != k-(num(cur, 3)-num(prev, 3)) || num(cur, 3) != num(cur, 4)+num(cur, 5) {
+		t.Fatalf("rates inconsistent: %q after %q", lines[3], lines[2])
 	}
 }

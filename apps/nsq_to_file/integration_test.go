@@ -139,7 +139,7 @@ func TestRoundTripToNSQToFile(t *testing.T) {
 	}
 
 	p := apptest.Start(t, toFile, nil, "--topic=rt", "--channel=arch", "--nsqd-tcp-address="+tcpAddr,
-		"--output-dir="+out, "--sync-interval=200ms", "--filename-format=<TOPIC>.<DATETIME>.log")
+		"--output-dir="+out, "--sync-interval=200ms", "--filename-format=<TOPIC>.log")
 	waitSubscribed(t, httpAddr, "rt", "arch")
 
 	pub := apptest.Start(t, toNSQ, strings.NewReader(input.String()), "--topic=rt", "--nsqd-tcp-address="+tcpAddr)
@@ -155,13 +155,8 @@ func TestRoundTripToNSQToFile(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("files %v", slices.Collect(mapsKeys(files)))
 	}
-	for name, content := range files {
-		if !strings.HasPrefix(name, "rt.") || !strings.HasSuffix(name, ".log") {
-			t.Fatalf("file name %q", name)
-		}
-		if content != input.String() {
-			t.Fatalf("content differs: %d bytes, want %d", len(content), input.Len())
-		}
+	if content := files["rt.log"]; content != input.String() {
+		t.Fatalf("content differs: %d bytes, want %d", len(content), input.Len())
 	}
 }
 
@@ -179,7 +174,7 @@ func TestRotateBySizeWithWorkDir(t *testing.T) {
 	tcpAddr, httpAddr := startNSQD(t)
 	out, work := t.TempDir(), t.TempDir()
 	p := startInProcess(t, "--topic=rs", "--topic=skipped", "--topic-pattern=^r", "--nsqd-tcp-address="+tcpAddr, "--output-dir="+out, "--work-dir="+work,
-		"--rotate-size=1000", "--max-in-flight=10", "--sync-interval=100ms")
+		"--rotate-size=1000", "--max-in-flight=10", "--sync-interval=100ms", "--filename-format=<TOPIC><REV>.log")
 	waitSubscribed(t, httpAddr, "rs", "nsq_to_file")
 	bodies := apptest.Lines(strings.Repeat("s", 40)+"-", 200) // ~44 bytes each with the newline
 	apptest.Publish(t, tcpAddr, "rs", bodies...)
@@ -200,7 +195,7 @@ func TestRotateBySizeWithWorkDir(t *testing.T) {
 	}
 	var all string
 	for i, name := range names {
-		if !strings.Contains(name, fmt.Sprintf("-%06d.", i)) {
+		if name != fmt.Sprintf("rs-%06d.log", i) {
 			t.Fatalf("file %d is %q", i, name)
 		}
 		// Rotation is checked before each write: at most one message over.
@@ -218,7 +213,7 @@ func TestRotateByIntervalGzip(t *testing.T) {
 	tcpAddr, httpAddr := startNSQD(t)
 	out, work := t.TempDir(), t.TempDir()
 	p := startInProcess(t, "--topic=ri", "--nsqd-tcp-address="+tcpAddr, "--output-dir="+out, "--work-dir="+work,
-		"--rotate-interval=300ms", "--sync-interval=100ms", "--gzip", "--skip-empty-files")
+		"--rotate-interval=300ms", "--sync-interval=100ms", "--gzip", "--skip-empty-files", "--filename-format=<TOPIC><REV>.log")
 	waitSubscribed(t, httpAddr, "ri", "nsq_to_file")
 	first := apptest.Lines("first-", 50)
 	apptest.Publish(t, tcpAddr, "ri", first...)
@@ -236,15 +231,23 @@ func TestRotateByIntervalGzip(t *testing.T) {
 	}
 	files := readDir(t, out)
 	names := slices.Sorted(mapsKeys(files))
-	if len(names) != 2 {
+	// The first batch normally fills the first file alone; however the
+	// messages spread over files, no file may hold both batches and the
+	// files in revision order must hold everything in order.
+	if len(names) < 2 {
 		t.Fatalf("files %v", names)
 	}
+	var all string
 	for i, name := range names {
-		if !strings.HasPrefix(name, "ri.") || !strings.HasSuffix(name, ".log.gz") || !strings.Contains(name, fmt.Sprintf("-%06d.", i)) {
+		if name != fmt.Sprintf("ri-%06d.log.gz", i) {
 			t.Fatalf("file name %q", name)
 		}
+		if strings.Contains(files[name], "first-") && strings.Contains(files[name], "second-") {
+			t.Fatalf("%s holds both batches", name)
+		}
+		all += files[name]
 	}
-	if files[names[0]] != joinLines(first) || files[names[1]] != joinLines(second) {
+	if all != joinLines(first)+joinLines(second) {
 		t.Fatalf("contents %q", files)
 	}
 }
@@ -260,7 +263,7 @@ func TestSighupClosesFileProcess(t *testing.T) {
 	}
 
 	p := apptest.Start(t, bin, nil, "--topic=hup", "--nsqd-tcp-address="+tcpAddr, "--output-dir="+out, "--work-dir="+work,
-		"--log-level=debug", "--sync-interval=100ms")
+		"--log-level=debug", "--sync-interval=100ms", "--filename-format=<TOPIC><REV>.log")
 	waitSubscribed(t, httpAddr, "hup", "nsq_to_file")
 	apptest.Publish(t, tcpAddr, "hup", apptest.Lines("a", 10)...)
 	waitDrained(t, httpAddr, "hup", "nsq_to_file", 10)
@@ -277,7 +280,8 @@ func TestSighupClosesFileProcess(t *testing.T) {
 	}
 	files := readDir(t, out)
 	names := slices.Sorted(mapsKeys(files))
-	if len(names) != 2 || files[names[0]] != joinLines(apptest.Lines("a", 10)) || files[names[1]] != joinLines(apptest.Lines("b", 10)) {
+	if !slices.Equal(names, []string{"hup-000000.log", "hup-000001.log"}) ||
+		files[names[0]] != joinLines(apptest.Lines("a", 10)) || files[names[1]] != joinLines(apptest.Lines("b", 10)) {
 		t.Fatalf("files %q", files)
 	}
 	if !strings.Contains(p.Stderr.String(), "[nsq_to_file] ") || !strings.Contains(p.Stderr.String(), " INFO: [hup] syncing ") {
