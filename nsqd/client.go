@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"crypto/tls"
 	"io"
@@ -39,7 +40,13 @@ type client struct {
 	flushers []interface{ Flush() error } // compressors under w, flushed after it
 	rawW     io.Writer                    // what w writes to
 
-	r *bufio.Reader // used only by the reader goroutine
+	// used only by the reader goroutine
+	r                  *bufio.Reader
+	readDeadlineSet    time.Time
+	readDeadlineHB     time.Duration
+	commandsSinceRenew int
+
+	writeDeadlineSet time.Time // guarded by writeMu
 
 	// settings, written by IDENTIFY on the reader goroutine and read by the
 	// pump and by channels
@@ -171,7 +178,13 @@ func (c *client) flushLocked() error {
 	if hb <= 0 {
 		hb = time.Minute
 	}
-	c.conn.SetWriteDeadline(time.Now().Add(hb))
+	// Setting a deadline costs more than the clock read: renew it only
+	// when an eighth of the interval has passed, and set it that much
+	// further out, so every flush still gets at least one interval.
+	if now := time.Now(); now.Sub(c.writeDeadlineSet) > hb/8 {
+		c.conn.SetWriteDeadline(now.Add(hb + hb/8))
+		c.writeDeadlineSet = now
+	}
 	if err := c.w.Flush(); err != nil {
 		return err
 	}
@@ -192,6 +205,58 @@ func (c *client) writeFrame(frameType int32, data []byte) error {
 		return err
 	}
 	return c.flushLocked()
+}
+
+// refreshReadDeadline keeps the read deadline at two heartbeat intervals
+// after the last command (a little more, never less). Renewing a deadline
+// is costly, so it is renewed only when the reader may block (nothing
+// buffered) or every 256 commands, and only after an eighth of the
+// interval has passed. Called by the reader goroutine only.
+func (c *client) refreshReadDeadline() {
+	hb := c.heartbeat()
+	if hb <= 0 {
+		if !c.readDeadlineSet.IsZero() {
+			c.conn.SetReadDeadline(time.Time{})
+			c.readDeadlineSet = time.Time{}
+		}
+		return
+	}
+	c.commandsSinceRenew++
+	if c.r.Buffered() > 0 && c.commandsSinceRenew < 256 {
+		return
+	}
+	c.commandsSinceRenew = 0
+	if now := time.Now(); now.Sub(c.readDeadlineSet) > hb/8 || hb != c.readDeadlineHB {
+		c.conn.SetReadDeadline(now.Add(2*hb + hb/8))
+		c.readDeadlineSet = now
+		c.readDeadlineHB = hb
+	}
+}
+
+// writeFrameNoFlush writes one frame into the output buffer; the caller
+// flushes later.
+func (c *client) writeFrameNoFlush(frameType int32, data []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return protocol.WriteFrame(c.w, frameType, data)
+}
+
+// flush sends whatever is buffered.
+func (c *client) flush() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.flushLocked()
+}
+
+// hasBufferedLine reports whether a whole command line is already
+// buffered, so reading it will not block.
+func (c *client) hasBufferedLine() bool {
+	n := c.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := c.r.Peek(n)
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // setOutputBuffer replaces the output buffer with one of size bytes.

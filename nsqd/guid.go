@@ -1,7 +1,6 @@
 package nsqd
 
 import (
-	"encoding/hex"
 	"errors"
 	"sync"
 	"time"
@@ -58,33 +57,46 @@ func (f *guidFactory) nextLocked(now int64) (uint64, error) {
 	return uint64(ts<<timeShift | f.nodeID<<nodeIDShift | f.sequence), nil
 }
 
-// fill writes len(ids) fresh IDs, waiting about a millisecond whenever the
-// sequence is exhausted or the clock stepped back.
-func (f *guidFactory) fill(ids []MessageID) error {
+// fill gives each of msgs a fresh ID, waiting about a millisecond
+// whenever the sequence is exhausted or the clock stepped back.
+func (f *guidFactory) fill(msgs []Message) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// one clock read serves the batch until its time unit runs out of
+	// sequence numbers
 	start := time.Now()
-	for i := range ids {
+	now := start.UnixNano()
+	for i := range msgs {
 		for {
-			raw, err := f.nextLocked(time.Now().UnixNano())
+			raw, err := f.nextLocked(now)
 			if err == nil {
-				encodeGUID(&ids[i], raw)
+				encodeGUID(&msgs[i].ID, raw)
 				break
 			}
 			if time.Since(start) > guidMaxRetryElapsed {
 				return errGUIDUnavailable
 			}
 			time.Sleep(guidRetryInterval)
+			now = time.Now().UnixNano()
 		}
 	}
 	return nil
 }
 
+const hexDigits = "0123456789abcdef"
+
+// hexPairs[b] is the two lower-case hex digits of byte b.
+var hexPairs = func() (t [256][2]byte) {
+	for i := range t {
+		t[i] = [2]byte{hexDigits[i>>4], hexDigits[i&0xf]}
+	}
+	return t
+}()
+
 func encodeGUID(dst *MessageID, raw uint64) {
-	var b [8]byte
 	for i := 7; i >= 0; i-- {
-		b[i] = byte(raw)
+		p := hexPairs[byte(raw)]
+		dst[2*i], dst[2*i+1] = p[0], p[1]
 		raw >>= 8
 	}
-	hex.Encode(dst[:], b[:])
 }

@@ -1,6 +1,8 @@
 package nsqd
 
 import (
+	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,12 +42,17 @@ func isClosedErr(err error) bool {
 // readLoop reads and runs commands until an error or a fatal client error.
 func (p *protocolV2) readLoop(c *client) error {
 	var params protocol.Params
+	unflushed := false
 	for {
-		if hb := c.heartbeat(); hb > 0 {
-			c.conn.SetReadDeadline(time.Now().Add(2 * hb))
-		} else {
-			c.conn.SetReadDeadline(time.Time{})
+		// Responses to pipelined commands go out together: flush only
+		// when no complete command is waiting to be read.
+		if unflushed && !c.hasBufferedLine() {
+			if err := c.flush(); err != nil {
+				return err
+			}
+			unflushed = false
 		}
+		c.refreshReadDeadline()
 		line, err := c.r.ReadSlice('\n')
 		if err != nil {
 			if errors.Is(err, io.EOF) && len(line) > 0 {
@@ -70,9 +77,10 @@ func (p *protocolV2) readLoop(c *client) error {
 			continue
 		}
 		if resp != nil {
-			if err := c.writeFrame(protocol.FrameTypeResponse, resp); err != nil {
+			if err := c.writeFrameNoFlush(protocol.FrameTypeResponse, resp); err != nil {
 				return err
 			}
+			unflushed = true
 		}
 	}
 }
@@ -129,7 +137,7 @@ func (p *protocolV2) nop(*client, *protocol.Params) ([]byte, error) { return nil
 // The error texts are the caller's command name plus NSQ's wording; code
 // is E_BAD_BODY or E_BAD_MESSAGE.
 func readBody(c *client, cmd, code, what string, max int64) ([]byte, error) {
-	size, err := protocol.ReadInt32(c.r)
+	size, err := readInt32(c.r)
 	if err != nil {
 		return nil, protocol.NewFatal(code, fmt.Sprintf("%s failed to read %s size", cmd, what))
 	}
@@ -240,11 +248,22 @@ func (p *protocolV2) mpub(c *client, params *protocol.Params) ([]byte, error) {
 	return protocol.OK, nil
 }
 
+// readInt32 reads a big-endian int32 without allocating.
+func readInt32(r *bufio.Reader) (int32, error) {
+	b, err := r.Peek(4)
+	if err != nil {
+		return 0, err
+	}
+	v := int32(binary.BigEndian.Uint32(b))
+	r.Discard(4)
+	return v, nil
+}
+
 // readMPUB reads an MPUB body off the stream message by message, as NSQ
 // does (the total size is checked but not used for framing), carving the
 // bodies out of one allocation.
-func readMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
-	total, err := protocol.ReadInt32(r)
+func readMPUB(r *bufio.Reader, maxBody, maxMsg int64) ([][]byte, error) {
+	total, err := readInt32(r)
 	if err != nil {
 		return nil, protocol.NewFatal(protocol.ErrBadBody, "MPUB failed to read body size")
 	}
@@ -254,7 +273,7 @@ func readMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
 	if int64(total) > maxBody {
 		return nil, protocol.NewFatal(protocol.ErrBadBody, fmt.Sprintf("MPUB body too big %d > %d", total, maxBody))
 	}
-	count, err := protocol.ReadInt32(r)
+	count, err := readInt32(r)
 	if err != nil {
 		return nil, protocol.NewFatal(protocol.ErrBadBody, "MPUB failed to read message count")
 	}
@@ -264,7 +283,7 @@ func readMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
 	slab := make([]byte, 0, int(total))
 	bodies := make([][]byte, count)
 	for i := range bodies {
-		size, err := protocol.ReadInt32(r)
+		size, err := readInt32(r)
 		if err != nil {
 			return nil, protocol.NewFatal(protocol.ErrBadMessage, fmt.Sprintf("MPUB failed to read message(%d) body size", i))
 		}

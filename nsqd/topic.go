@@ -99,32 +99,24 @@ func (t *Topic) signalPump() {
 	}
 }
 
-// newMessages allocates messages with fresh IDs for bodies.
-func (t *Topic) newMessages(bodies [][]byte, deferral time.Duration) ([]*Message, error) {
-	ids := make([]MessageID, len(bodies))
-	if err := t.ids.fill(ids); err != nil {
-		return nil, err
-	}
-	now := time.Now().UnixNano()
-	msgs := make([]*Message, len(bodies))
-	block := make([]Message, len(bodies))
-	for i, b := range bodies {
-		m := &block[i]
-		m.ID, m.Body, m.Timestamp, m.deferral = ids[i], b, now, deferral
-		msgs[i] = m
-	}
-	return msgs, nil
-}
-
 // Publish accepts bodies as new messages; with deferral > 0 each channel
 // holds them for that long first (DPUB).
 func (t *Topic) Publish(bodies [][]byte, deferral time.Duration) error {
-	msgs, err := t.newMessages(bodies, deferral)
-	if err != nil {
+	block := make([]Message, len(bodies))
+	if err := t.ids.fill(block); err != nil {
 		return err
 	}
+	now := time.Now().UnixNano()
 	var size uint64
-	for _, b := range bodies {
+	var one [1]*Message
+	msgs := one[:0]
+	if len(bodies) > 1 {
+		msgs = make([]*Message, 0, len(bodies))
+	}
+	for i, b := range bodies {
+		m := &block[i]
+		m.Body, m.Timestamp, m.deferral = b, now, deferral
+		msgs = append(msgs, m)
 		size += uint64(len(b))
 	}
 	t.mu.RLock()
@@ -132,6 +124,7 @@ func (t *Topic) Publish(bodies [][]byte, deferral time.Duration) error {
 	if t.exiting {
 		return errExiting
 	}
+	var err error
 	if t.canFanOutLocked() && t.backlogEmpty() {
 		err = t.fanOutLocked(msgs)
 	} else {
