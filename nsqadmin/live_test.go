@@ -134,9 +134,12 @@ func (c *liveCluster) publish(tb testing.TB, i int, topic string, count int) {
 	}
 }
 
-// createChannel creates a channel directly on nsqd i.
+// createChannel creates a topic and its channel directly on nsqd i.
 func (c *liveCluster) createChannel(tb testing.TB, i int, topic, channel string) {
 	tb.Helper()
+	if s := httpJSON(tb, "POST", "http://"+c.node(i)+"/topic/create?"+q("topic", topic), nil); s != 200 {
+		tb.Fatalf("topic/create on nsqd %d: %d", i, s)
+	}
 	if s := httpJSON(tb, "POST", "http://"+c.node(i)+"/channel/create?"+q("topic", topic, "channel", channel), nil); s != 200 {
 		tb.Fatalf("channel/create on nsqd %d: %d", i, s)
 	}

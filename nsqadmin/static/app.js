@@ -132,7 +132,7 @@ async function load(initial) {
     const msg = e instanceof ApiError ? e.message : String(e && e.stack || e);
     if (!(e instanceof ApiError)) console.warn('nsqadmin page error', e);
     showBanner('', 'warn');
-    const explain = page.explain ? await page.explain(e, params) : null;
+    const explain = (page.explain ? await page.explain(e, params) : null) || explainUpstream(msg);
     if (seq !== state.seq) return;
     if (initial || !main.querySelector('[data-page]') || explain) {
       swap(html`<section data-page="error" class="error-page">
@@ -150,6 +150,18 @@ async function load(initial) {
   } finally {
     if (seq === state.seq) state.loading = false;
   }
+}
+
+// explainUpstream says in words what an UPSTREAM_ERROR means.
+function explainUpstream(msg) {
+  if (msg.startsWith('UPSTREAM_ERROR: failed to query any nsqlookupd')) {
+    return 'No nsqlookupd gave a usable answer, so nsqadmin cannot see the cluster. Check that nsqlookupd is up at ' + NSQLOOKUPD.join(', ') + '.';
+  }
+  if (msg.startsWith('UPSTREAM_ERROR: failed to query any nsqd')) {
+    return 'No nsqd gave a usable answer.';
+  }
+  if (msg.startsWith('UPSTREAM_ERROR')) return 'nsqadmin could not get an answer from the cluster.';
+  return null;
 }
 
 function schedule() {

@@ -24,9 +24,12 @@ export function chart({ id, title, series, format, intervalMs, unit }) {
   const count = all.length;
   const now = Date.now();
   const times = series.flatMap((s) => s.points.map((p) => p[0]));
-  let t1 = times.length ? Math.max(...times) : now;
-  let t0 = times.length ? Math.min(...times) : now - 6 * intervalMs;
-  if (t1 - t0 < 6 * intervalMs) t0 = t1 - 6 * intervalMs;
+  // the axis covers the samples, and at least a minute (or six samples,
+  // up to the whole history) so a young history is not stretched
+  const minSpan = Math.min(HISTORY_DURATION_MS, Math.max(6 * intervalMs, 60000));
+  const t1 = times.length ? Math.max(...times) : now;
+  let t0 = times.length ? Math.min(...times) : t1 - minSpan;
+  if (t1 - t0 < minSpan) t0 = t1 - minSpan;
   const yMax = niceMax(all.length ? Math.max(...all.map((p) => p[1])) : 0);
   const x = (t) => PAD.l + ((t - t0) / (t1 - t0)) * (W - PAD.l - PAD.r);
   const y = (v) => H - PAD.b - (v / yMax) * (H - PAD.t - PAD.b);
@@ -76,8 +79,11 @@ export function chart({ id, title, series, format, intervalMs, unit }) {
   }
 
   const legend = series.map((s) => html`<span class="legend-item"><i style="background:${s.color}"></i>${s.label}</span>`);
+  const every = duration(intervalMs * 1e6);
   const empty = count === 0
-    ? html`<text class="empty" x="${W / 2}" y="${H / 2}" text-anchor="middle">No samples yet: nsqadmin samples the cluster every ${duration(intervalMs * 1e6)}</text>`
+    ? html`<text class="empty" x="${W / 2}" y="${H / 2}" text-anchor="middle">${times.length
+      ? `Rates need two samples; nsqadmin samples the cluster every ${every}`
+      : `No samples yet; nsqadmin samples the cluster every ${every}`}</text>`
     : '';
   const nonzero = all.filter((p) => p[1] > 0).length;
   return html`<figure class="chart-box">
