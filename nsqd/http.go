@@ -67,8 +67,8 @@ func newHTTPServer(n *NSQD, isTLS bool) *httpServer {
 	r.HandlerFunc("GET", "/debug/pprof/symbol", pprof.Symbol)
 	r.HandlerFunc("POST", "/debug/pprof/symbol", pprof.Symbol)
 	r.HandlerFunc("GET", "/debug/pprof/profile", pprof.Profile)
-	r.HandlerFunc("GET", "/debug/pprof/trace", pprof.Trace)
-	for _, p := range []string{"heap", "goroutine", "block", "threadcreate", "mutex", "allocs"} {
+	// exactly NSQ's set of profiles: others (trace, mutex, allocs) are 404
+	for _, p := range []string{"heap", "goroutine", "block", "threadcreate"} {
 		r.Handler("GET", "/debug/pprof/"+p, pprof.Handler(p))
 	}
 	r.PUT("/debug/setblockrate", text(s.setBlockRate))
@@ -248,39 +248,55 @@ func (s *httpServer) mpub(w http.ResponseWriter, req *http.Request, _ httprouter
 	return "OK", nil
 }
 
-// readTextMPUB splits a body on newlines, skipping empty lines.
+// readTextMPUB reads newline-separated messages line by line, as NSQ
+// does: one trailing "\n" per line is removed ("\r" stays), empty lines
+// are skipped, and the checks run in stream order, so a line longer than
+// maxMsg is reported before the body outgrows maxBody.
 func readTextMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if err != nil {
-		return nil, errInternal()
-	}
-	if int64(len(data)) > maxBody {
-		return nil, errTooLarge("BODY_TOO_BIG")
-	}
+	readMax := maxBody + 1
+	br := bufio.NewReader(io.LimitReader(r, readMax))
 	var bodies [][]byte
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
+	var total int64
+	for {
+		line, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return nil, errInternal()
 		}
-		if len(line) == 0 {
-			continue
+		total += int64(len(line))
+		if total >= readMax {
+			return nil, errTooLarge("BODY_TOO_BIG")
 		}
-		if int64(len(line)) > maxMsg {
-			return nil, errTooLarge("MSG_TOO_BIG")
+		line = bytes.TrimSuffix(line, []byte{'\n'})
+		if len(line) > 0 {
+			if int64(len(line)) > maxMsg {
+				return nil, errTooLarge("MSG_TOO_BIG")
+			}
+			bodies = append(bodies, line)
 		}
-		bodies = append(bodies, line)
+		if err == io.EOF {
+			return bodies, nil
+		}
 	}
-	return bodies, nil
 }
 
-// readBinaryMPUB parses int32 count then count × (int32 size, bytes).
+// readBinaryMPUB parses int32 count then count × (int32 size, bytes);
+// bytes after the last declared message are not read. Errors carry NSQ's
+// TCP MPUB codes without "E_". NSQ bounds a binary body only by its
+// Content-Length; a chunked body that goes past maxBody is refused here
+// with BODY_TOO_BIG rather than read without limit.
 func readBinaryMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
-	br := bufio.NewReader(io.LimitReader(r, maxBody))
+	// unbuffered, so exactly the parsed bytes count against the limit
+	lr := &io.LimitedReader{R: r, N: maxBody + 1}
+	bodies, err := parseBinaryMPUB(lr, maxBody, maxMsg)
+	if lr.N == 0 {
+		return nil, errTooLarge("BODY_TOO_BIG")
+	}
+	return bodies, err
+}
+
+func parseBinaryMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
 	var n int32
-	if err := binary.Read(br, binary.BigEndian, &n); err != nil {
+	if err := binary.Read(r, binary.BigEndian, &n); err != nil {
 		return nil, errTooLarge("BAD_BODY")
 	}
 	if n <= 0 || int64(n) > (maxBody-4)/5 {
@@ -289,14 +305,14 @@ func readBinaryMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
 	bodies := make([][]byte, n)
 	for i := range bodies {
 		var size int32
-		if err := binary.Read(br, binary.BigEndian, &size); err != nil {
+		if err := binary.Read(r, binary.BigEndian, &size); err != nil {
 			return nil, errTooLarge("BAD_MESSAGE")
 		}
 		if size <= 0 || int64(size) > maxMsg {
 			return nil, errTooLarge("BAD_MESSAGE")
 		}
 		b := make([]byte, size)
-		if _, err := io.ReadFull(br, b); err != nil {
+		if _, err := io.ReadFull(r, b); err != nil {
 			return nil, errTooLarge("BAD_MESSAGE")
 		}
 		bodies[i] = b
@@ -345,7 +361,9 @@ func (s *httpServer) stats(w http.ResponseWriter, req *http.Request, _ httproute
 		ms := memStats()
 		resp.Memory = &ms
 	}
-	if withClients {
+	// like NSQ, a topic filter that matches nothing leaves producers
+	// null too
+	if withClients && (topic == "" || resp.Topics != nil) {
 		resp.Producers = s.n.producerStats(topic)
 	}
 	if format == "json" {
@@ -441,7 +459,7 @@ func (s *httpServer) topicPause(w http.ResponseWriter, req *http.Request, _ http
 	} else {
 		t.Pause()
 	}
-	s.n.markMetadataDirty()
+	s.persistPause()
 	return nil, nil
 }
 
@@ -500,43 +518,27 @@ func (s *httpServer) channelPause(w http.ResponseWriter, req *http.Request, _ ht
 	} else {
 		c.Pause()
 	}
-	s.n.markMetadataDirty()
+	s.persistPause()
 	return nil, nil
 }
 
+// persistPause writes nsqd.dat before answering, as NSQ does, so a crash
+// right after a (un)pause does not undo it.
+func (s *httpServer) persistPause() {
+	if err := s.n.persistMetadata(); err != nil {
+		s.n.log.Logf(lg.ERROR, "failed to persist metadata - %s", err)
+	}
+}
+
 // config reads (GET) or changes (PUT) an option by its config-file name.
-// Only nsqlookupd_tcp_addresses and log_level can change at run time.
+// Only nsqlookupd_tcp_addresses and log_level can change at run time. As
+// in NSQ, a string option is answered as raw text (its V1 encoding), any
+// other value as JSON.
 func (s *httpServer) config(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
 	opt := ps.ByName("opt")
 	if req.Method == http.MethodPut {
-		body, err := io.ReadAll(io.LimitReader(req.Body, s.n.opts.MaxMsgSize+1))
-		if err != nil {
-			return nil, errInternal()
-		}
-		if len(body) == 0 || int64(len(body)) > s.n.opts.MaxMsgSize {
-			return nil, errTooLarge("INVALID_VALUE")
-		}
-		switch opt {
-		case "nsqlookupd_tcp_addresses":
-			var addrs []string
-			if err := json.Unmarshal(body, &addrs); err != nil {
-				return nil, errBadRequest("INVALID_VALUE")
-			}
-			s.n.optsMu.Lock()
-			s.n.opts.NSQLookupdTCPAddresses = addrs
-			s.n.optsMu.Unlock()
-			s.n.lookup.setAddrs(addrs)
-		case "log_level":
-			level, err := lg.ParseLevel(string(body))
-			if err != nil {
-				return nil, errBadRequest("INVALID_VALUE")
-			}
-			s.n.optsMu.Lock()
-			s.n.opts.LogLevel = level
-			s.n.optsMu.Unlock()
-			s.n.log.SetLevel(level)
-		default:
-			return nil, errBadRequest("INVALID_OPTION")
+		if err := s.setConfig(req, opt); err != nil {
+			return nil, err
 		}
 	}
 	s.n.optsMu.Lock()
@@ -551,11 +553,67 @@ func (s *httpServer) config(w http.ResponseWriter, req *http.Request, ps httprou
 		}
 		value = v.Interface()
 	}
+	if str, ok := value.(string); ok {
+		return str, nil
+	}
 	data, err := json.Marshal(value)
 	if err != nil {
 		return nil, errInternal()
 	}
 	return json.RawMessage(data), nil
+}
+
+// setConfig applies PUT /config/:opt. The body is checked (413
+// INVALID_VALUE) before the option name, as in NSQ.
+func (s *httpServer) setConfig(req *http.Request, opt string) error {
+	body, err := io.ReadAll(io.LimitReader(req.Body, s.n.opts.MaxMsgSize+1))
+	if err != nil {
+		return errInternal()
+	}
+	if len(body) == 0 || int64(len(body)) > s.n.opts.MaxMsgSize {
+		return errTooLarge("INVALID_VALUE")
+	}
+	switch opt {
+	case "nsqlookupd_tcp_addresses":
+		var addrs []string
+		if err := json.Unmarshal(body, &addrs); err != nil {
+			return errBadRequest("INVALID_VALUE")
+		}
+		s.n.optsMu.Lock()
+		s.n.opts.NSQLookupdTCPAddresses = addrs
+		s.n.optsMu.Unlock()
+		s.n.lookup.setAddrs(addrs)
+	case "log_level":
+		level, ok := parseLogLevel(string(body))
+		if !ok {
+			return errBadRequest("INVALID_VALUE")
+		}
+		s.n.optsMu.Lock()
+		s.n.opts.LogLevel = level
+		s.n.optsMu.Unlock()
+		s.n.log.SetLevel(level)
+	default:
+		return errBadRequest("INVALID_OPTION")
+	}
+	return nil
+}
+
+// parseLogLevel accepts exactly NSQ's level names in any case: no
+// surrounding space, no "warning".
+func parseLogLevel(s string) (lg.Level, bool) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return lg.DEBUG, true
+	case "info":
+		return lg.INFO, true
+	case "warn":
+		return lg.WARN, true
+	case "error":
+		return lg.ERROR, true
+	case "fatal":
+		return lg.FATAL, true
+	}
+	return 0, false
 }
 
 func (s *httpServer) setBlockRate(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {

@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"crypto/tls"
+	"math"
 	"runtime"
 	"sort"
 
@@ -39,8 +40,6 @@ type ChannelStats struct {
 	Clients          []*ClientStats `json:"clients"`
 	Paused           bool           `json:"paused"`
 	E2ELatency       quant.Result   `json:"e2e_processing_latency"`
-
-	samples quantile.Samples
 }
 
 // PubCount is one entry of a producer's pub_counts.
@@ -126,12 +125,12 @@ func (n *NSQD) getStats(f statsFilter) []*TopicStats {
 		} else {
 			chans = t.Channels()
 		}
-		out = append(out, n.topicStats(t, chans, f.clients))
+		out = append(out, n.topicStats(t, chans, f))
 	}
 	return out
 }
 
-func (n *NSQD) topicStats(t *Topic, chans []*Channel, withClients bool) *TopicStats {
+func (n *NSQD) topicStats(t *Topic, chans []*Channel, f statsFilter) *TopicStats {
 	backend := t.backend.Depth()
 	t.qmu.Lock()
 	mem := int64(t.queue.len())
@@ -144,18 +143,35 @@ func (n *NSQD) topicStats(t *Topic, chans []*Channel, withClients bool) *TopicSt
 		MessageCount: t.messageCount.Load(),
 		MessageBytes: t.messageBytes.Load(),
 		Paused:       t.IsPaused(),
+		E2ELatency:   n.topicE2E(t),
 	}
-	var samples quantile.Samples
 	for _, c := range chans {
-		cs := n.channelStats(c, withClients)
-		samples = append(samples, cs.samples...)
-		ts.Channels = append(ts.Channels, cs)
+		ts.Channels = append(ts.Channels, n.channelStats(c, f))
 	}
-	ts.E2ELatency = quant.Merge(n.opts.E2EProcessingLatencyPercentiles, samples)
 	return ts
 }
 
-func (n *NSQD) channelStats(c *Channel, withClients bool) *ChannelStats {
+// topicE2E merges the latency windows of all the topic's channels (even
+// those a channel filter hides, as NSQ does); a topic without channels, or
+// a daemon without percentiles, has none: {"count":0,"percentiles":null}.
+func (n *NSQD) topicE2E(t *Topic) quant.Result {
+	var samples quantile.Samples
+	found := false
+	for _, c := range t.Channels() {
+		if c.e2e != nil {
+			found = true
+			samples = append(samples, c.e2e.Samples()...)
+		}
+	}
+	if !found {
+		return quant.Result{}
+	}
+	return quant.Merge(n.opts.E2EProcessingLatencyPercentiles, samples)
+}
+
+// channelStats describes c; with clients, each subscriber's pub_counts
+// entry is picked by the topic filter, as for producers.
+func (n *NSQD) channelStats(c *Channel, f statsFilter) *ChannelStats {
 	backend := c.backend.Depth()
 	c.mu.Lock()
 	mem := int64(c.queue.len())
@@ -180,16 +196,15 @@ func (n *NSQD) channelStats(c *Channel, withClients bool) *ChannelStats {
 		ClientCount:      len(clients),
 		Paused:           c.IsPaused(),
 	}
-	if withClients {
+	if f.clients {
 		cs.Clients = make([]*ClientStats, 0, len(clients))
 		for _, cl := range clients {
-			cs.Clients = append(cs.Clients, cl.stats(""))
+			cs.Clients = append(cs.Clients, cl.stats(f.topic))
 		}
 	}
 	if c.e2e != nil {
-		cs.samples = c.e2e.Samples()
+		cs.E2ELatency = quant.Merge(n.opts.E2EProcessingLatencyPercentiles, c.e2e.Samples())
 	}
-	cs.E2ELatency = quant.Merge(n.opts.E2EProcessingLatencyPercentiles, cs.samples)
 	return cs
 }
 
@@ -274,27 +289,30 @@ func memStats() MemStats {
 	pauses := make([]uint64, n)
 	copy(pauses, ms.PauseNs[:n])
 	sort.Slice(pauses, func(i, j int) bool { return pauses[i] < pauses[j] })
-	pct := func(p float64) uint64 {
-		if len(pauses) == 0 {
-			return 0
-		}
-		i := int(float64(len(pauses))*p) - 1
-		if i < 0 {
-			i = 0
-		}
-		return pauses[i] / 1000
-	}
 	return MemStats{
 		HeapObjects:       ms.HeapObjects,
 		HeapIdleBytes:     ms.HeapIdle,
 		HeapInUseBytes:    ms.HeapInuse,
 		HeapReleasedBytes: ms.HeapReleased,
-		GCPauseUsec100:    pct(1.0),
-		GCPauseUsec99:     pct(0.99),
-		GCPauseUsec95:     pct(0.95),
+		GCPauseUsec100:    pausePercentile(pauses, 100) / 1000,
+		GCPauseUsec99:     pausePercentile(pauses, 99) / 1000,
+		GCPauseUsec95:     pausePercentile(pauses, 95) / 1000,
 		NextGCBytes:       ms.NextGC,
 		GCTotalRuns:       ms.NumGC,
 	}
+}
+
+// pausePercentile picks perc (0..100) from sorted values with NSQ's
+// rounding: index floor(perc/100*len + 0.5), capped at the last element.
+func pausePercentile(sorted []uint64, perc float64) uint64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Floor(perc/100*float64(len(sorted)) + 0.5))
+	if i >= len(sorted) {
+		i = len(sorted) - 1
+	}
+	return sorted[i]
 }
 
 func tlsCipherName(id uint16) string { return tls.CipherSuiteName(id) }

@@ -1,9 +1,7 @@
 package nsqd
 
 import (
-	"bytes"
 	"fmt"
-	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -15,56 +13,93 @@ import (
 	"github.com/dropin/nsq/internal/version"
 )
 
-// statsdPrefix expands --statsd-prefix: %s becomes the broadcast
+// statsdPrefix expands --statsd-prefix: every %s becomes the broadcast
 // address:http_port with "." and ":" turned into "_", and a trailing "."
 // is added.
 func (n *NSQD) statsdPrefix() string {
 	prefix := n.opts.StatsdPrefix
-	if strings.Contains(prefix, "%s") {
-		host := net.JoinHostPort(n.opts.BroadcastAddress, strconv.Itoa(n.broadcastHTTPPort()))
-		host = strings.NewReplacer(".", "_", ":", "_").Replace(host)
-		prefix = fmt.Sprintf(prefix, host)
+	if prefix == "" {
+		return ""
 	}
-	if prefix != "" && !strings.HasSuffix(prefix, ".") {
+	host := net.JoinHostPort(n.opts.BroadcastAddress, strconv.Itoa(n.broadcastHTTPPort()))
+	host = strings.NewReplacer(".", "_", ":", "_").Replace(host)
+	prefix = strings.ReplaceAll(prefix, "%s", host)
+	if !strings.HasSuffix(prefix, ".") {
 		prefix += "."
 	}
 	return prefix
 }
 
+// statsdCounters remembers the counter values of the previous push, so
+// counters go out as deltas. Only what the last push saw is kept: a topic
+// or channel that disappears and comes back starts again from zero.
+type statsdCounters struct {
+	last   map[string]uint64
+	gcRuns uint32
+}
+
 // statsdLoop pushes stats to --statsd-address every --statsd-interval:
 // counters as deltas since the last push, gauges as current values.
 func (n *NSQD) statsdLoop() {
-	ticker := time.NewTicker(n.opts.StatsdInterval)
+	interval := n.opts.StatsdInterval
+	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	last := map[string]uint64{}
-	var lastGCRuns uint32
+	counters := &statsdCounters{last: map[string]uint64{}}
 	for {
 		select {
 		case <-n.exitCh:
 			return
 		case <-ticker.C:
 		}
-		conn, err := net.DialTimeout("udp", n.opts.StatsdAddress, time.Second)
-		if err != nil {
-			n.log.Logf(lg.ERROR, "failed to create UDP socket to statsd(%s) - %s", n.opts.StatsdAddress, err)
-			continue
-		}
-		w := &statsdWriter{conn: conn, prefix: n.statsdPrefix(), max: n.opts.StatsdUDPPacketSize}
-		n.writeStatsd(w, last, &lastGCRuns)
-		if err := w.flush(); err != nil {
-			n.log.Logf(lg.ERROR, "statsd(%s) write failed - %s", n.opts.StatsdAddress, err)
-		}
-		conn.Close()
+		n.pushStatsd(counters, interval)
 	}
 }
 
-func (n *NSQD) writeStatsd(w *statsdWriter, last map[string]uint64, lastGCRuns *uint32) {
-	counter := func(key string, v uint64) {
-		w.line(key, int64(v-last[key]), "c")
-		last[key] = v
+// pushStatsd sends one round of metrics. Like NSQ it spreads the datagrams
+// over the interval less a second (not at all for intervals of a second or
+// less) so a statsd daemon does not get them in one burst; exit cuts the
+// waits short.
+func (n *NSQD) pushStatsd(counters *statsdCounters, interval time.Duration) {
+	addr := n.opts.StatsdAddress
+	conn, err := net.DialTimeout("udp", addr, time.Second)
+	if err != nil {
+		n.log.Logf(lg.ERROR, "failed to create UDP socket to statsd(%s) - %s", addr, err)
+		return
 	}
-	for _, t := range n.getStats(statsFilter{clients: false}) {
-		if n.opts.StatsdExcludeEphemeral && names.IsEphemeral(t.TopicName) {
+	defer conn.Close()
+	n.log.Logf(lg.INFO, "STATSD: pushing stats to %s", addr)
+	w := &statsdWriter{prefix: n.statsdPrefix(), max: n.opts.StatsdUDPPacketSize}
+	n.writeStatsd(w, counters)
+	packets := w.finish()
+	var gap time.Duration
+	if spread := interval - time.Second; spread > 0 && len(packets) > 0 {
+		gap = spread / time.Duration(len(packets))
+	}
+	for i, p := range packets {
+		if i > 0 && gap > 0 {
+			select {
+			case <-time.After(gap):
+			case <-n.exitCh:
+				gap = 0
+			}
+		}
+		if _, err := conn.Write(p); err != nil {
+			n.log.Logf(lg.ERROR, "statsd(%s) write failed - %s", addr, err)
+			return
+		}
+	}
+}
+
+// writeStatsd renders every metric, in NSQ's order, into w.
+func (n *NSQD) writeStatsd(w *statsdWriter, counters *statsdCounters) {
+	next := make(map[string]uint64, len(counters.last))
+	counter := func(key string, v uint64) {
+		w.line(key, int64(v-counters.last[key]), "c")
+		next[key] = v
+	}
+	exclude := n.opts.StatsdExcludeEphemeral
+	for _, t := range n.getStats(statsFilter{}) {
+		if exclude && names.IsEphemeral(t.TopicName) {
 			continue
 		}
 		tk := "topic." + t.TopicName
@@ -72,27 +107,24 @@ func (n *NSQD) writeStatsd(w *statsdWriter, last map[string]uint64, lastGCRuns *
 		counter(tk+".message_bytes", t.MessageBytes)
 		w.line(tk+".depth", t.Depth, "g")
 		w.line(tk+".backend_depth", t.BackendDepth, "g")
-		for _, p := range t.E2ELatency.Percentiles {
-			w.line(fmt.Sprintf("%s.e2e_processing_latency_%.0f", tk, p.Quantile*100), int64(p.Value), "g")
-		}
+		e2eLines(w, tk, t.E2ELatency.Percentiles)
 		for _, c := range t.Channels {
-			if n.opts.StatsdExcludeEphemeral && names.IsEphemeral(c.ChannelName) {
+			if exclude && names.IsEphemeral(c.ChannelName) {
 				continue
 			}
 			ck := tk + ".channel." + c.ChannelName
 			counter(ck+".message_count", c.MessageCount)
-			counter(ck+".requeue_count", c.RequeueCount)
-			counter(ck+".timeout_count", c.TimeoutCount)
 			w.line(ck+".depth", c.Depth, "g")
 			w.line(ck+".backend_depth", c.BackendDepth, "g")
 			w.line(ck+".in_flight_count", int64(c.InFlightCount), "g")
 			w.line(ck+".deferred_count", int64(c.DeferredCount), "g")
+			counter(ck+".requeue_count", c.RequeueCount)
+			counter(ck+".timeout_count", c.TimeoutCount)
 			w.line(ck+".clients", int64(c.ClientCount), "g")
-			for _, p := range c.E2ELatency.Percentiles {
-				w.line(fmt.Sprintf("%s.e2e_processing_latency_%.0f", ck, p.Quantile*100), int64(p.Value), "g")
-			}
+			e2eLines(w, ck, c.E2ELatency.Percentiles)
 		}
 	}
+	counters.last = next
 	if n.opts.StatsdMemStats {
 		ms := memStats()
 		w.line("mem.heap_objects", int64(ms.HeapObjects), "g")
@@ -103,51 +135,51 @@ func (n *NSQD) writeStatsd(w *statsdWriter, last map[string]uint64, lastGCRuns *
 		w.line("mem.gc_pause_usec_99", int64(ms.GCPauseUsec99), "g")
 		w.line("mem.gc_pause_usec_95", int64(ms.GCPauseUsec95), "g")
 		w.line("mem.next_gc_bytes", int64(ms.NextGCBytes), "g")
-		w.line("mem.gc_runs", int64(ms.GCTotalRuns-*lastGCRuns), "c")
-		*lastGCRuns = ms.GCTotalRuns
+		w.line("mem.gc_runs", int64(ms.GCTotalRuns-counters.gcRuns), "c")
+		counters.gcRuns = ms.GCTotalRuns
 	}
 }
 
-// statsdWriter packs statsd lines into datagrams of at most max bytes.
+// e2eLines writes one gauge per percentile, named by quantile×100 ("99").
+func e2eLines(w *statsdWriter, key string, ps []quant.Percentile) {
+	for _, p := range ps {
+		w.line(fmt.Sprintf("%s.e2e_processing_latency_%.0f", key, p.Quantile*100), int64(p.Value), "g")
+	}
+}
+
+// statsdWriter packs statsd lines ("<prefix><key>:<value>|<type>\n") into
+// datagrams of at most max bytes; a single line longer than max goes out
+// alone.
 type statsdWriter struct {
-	conn   net.Conn
-	prefix string
-	max    int
-	buf    bytes.Buffer
-	err    error
+	prefix  string
+	max     int
+	buf     []byte
+	packets [][]byte
 }
 
 func (w *statsdWriter) line(key string, v int64, kind string) {
-	l := fmt.Sprintf("%s%s:%d|%s", w.prefix, key, v, kind)
-	if w.buf.Len() > 0 && w.buf.Len()+1+len(l) > w.max {
-		w.send()
+	l := fmt.Sprintf("%s%s:%d|%s\n", w.prefix, key, v, kind)
+	if len(w.buf) > 0 && len(w.buf)+len(l) > w.max {
+		w.packets = append(w.packets, w.buf)
+		w.buf = nil
 	}
-	if w.buf.Len() > 0 {
-		w.buf.WriteByte('\n')
-	}
-	w.buf.WriteString(l)
+	w.buf = append(w.buf, l...)
 }
 
-func (w *statsdWriter) send() {
-	if w.buf.Len() == 0 {
-		return
+// finish returns the datagrams.
+func (w *statsdWriter) finish() [][]byte {
+	if len(w.buf) > 0 {
+		w.packets = append(w.packets, w.buf)
+		w.buf = nil
 	}
-	if _, err := w.conn.Write(w.buf.Bytes()); err != nil && w.err == nil {
-		w.err = err
-	}
-	w.buf.Reset()
-}
-
-func (w *statsdWriter) flush() error {
-	w.send()
-	return w.err
+	return w.packets
 }
 
 // statsText renders /stats in NSQ's plain-text layout.
 func (n *NSQD) statsText(s statsResponse) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", version.String("nsqd"))
-	fmt.Fprintf(&b, "start_time %s\n", time.Unix(s.StartTime, 0).UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "start_time %s\n", time.Unix(s.StartTime, 0).Format(time.RFC3339))
 	fmt.Fprintf(&b, "uptime %s\n", time.Since(n.startTime))
 	fmt.Fprintf(&b, "\nHealth: %s\n", s.Health)
 	if m := s.Memory; m != nil {
@@ -185,9 +217,7 @@ func (n *NSQD) statsText(s statsResponse) string {
 					prefix, c.ChannelName, c.Depth, c.BackendDepth, c.InFlightCount, c.DeferredCount,
 					c.RequeueCount, c.TimeoutCount, c.MessageCount, e2eText(c.E2ELatency.Percentiles))
 				for _, cl := range c.Clients {
-					fmt.Fprintf(&b, "        [%s %-21s] state: %d inflt: %-4d rdy: %-4d fin: %-8d re-q: %-8d msgs: %-8d connected: %s\n",
-						cl.Version, clientIdent(cl), cl.State, cl.InFlightCount, cl.ReadyCount, cl.FinishCount,
-						cl.RequeueCount, cl.MessageCount, connectedFor(cl.ConnectTime))
+					fmt.Fprintf(&b, "        %s\n", clientLine(cl))
 				}
 			}
 		}
@@ -197,39 +227,50 @@ func (n *NSQD) statsText(s statsResponse) string {
 	} else {
 		b.WriteString("\nProducers:\n")
 		for _, p := range s.Producers {
-			var total uint64
-			var topics []string
-			for _, pc := range p.PubCounts {
-				total += pc.Count
-				topics = append(topics, fmt.Sprintf("%s=%d", pc.Topic, pc.Count))
-			}
-			fmt.Fprintf(&b, "   [%s %-21s] msgs: %-8d topics: %s connected: %s\n",
-				p.Version, clientIdent(p), total, strings.Join(topics, " "), connectedFor(p.ConnectTime))
+			fmt.Fprintf(&b, "   %s\n", clientLine(p))
 		}
 	}
 	return b.String()
 }
 
-func clientIdent(c *ClientStats) string {
+// clientLine describes a connection in the text stats. As in NSQ the
+// layout depends on the connection, not on where it is listed: one with
+// pub_counts is shown as a producer even among a channel's subscribers.
+func clientLine(c *ClientStats) string {
 	_, port, _ := net.SplitHostPort(c.RemoteAddress)
-	return fmt.Sprintf("%s:%s %s", c.Hostname, port, c.UserAgent)
+	id := fmt.Sprintf("%s:%s %s", c.Hostname, port, c.UserAgent)
+	connected := connectedFor(c.ConnectTime)
+	if len(c.PubCounts) > 0 {
+		var total uint64
+		topics := make([]string, 0, len(c.PubCounts))
+		for _, pc := range c.PubCounts {
+			total += pc.Count
+			topics = append(topics, fmt.Sprintf("%s=%d", pc.Topic, pc.Count))
+		}
+		return fmt.Sprintf("[%s %-21s] msgs: %-8d topics: %s connected: %s",
+			c.Version, id, total, strings.Join(topics, ","), connected)
+	}
+	return fmt.Sprintf("[%s %-21s] state: %d inflt: %-4d rdy: %-4d fin: %-8d re-q: %-8d msgs: %-8d connected: %s",
+		c.Version, id, c.State, c.InFlightCount, c.ReadyCount, c.FinishCount, c.RequeueCount, c.MessageCount, connected)
 }
 
 func connectedFor(ts int64) string {
 	return time.Since(time.Unix(ts, 0)).Truncate(time.Second).String()
 }
 
+// e2eText formats percentile values as NSQ does: "%0.1f" with the unit
+// chosen by strict thresholds (1000ns stays "1000.0ns"), joined by ", ".
 func e2eText(ps []quant.Percentile) string {
 	parts := make([]string, 0, len(ps))
 	for _, p := range ps {
-		v := p.Value
-		unit := "ns"
-		for _, u := range []string{"us", "ms", "s"} {
-			if math.Abs(v) < 1000 {
-				break
-			}
-			v /= 1000
-			unit = u
+		v, unit := p.Value, "ns"
+		switch {
+		case v > 1e9:
+			v, unit = v/1e9, "s"
+		case v > 1e6:
+			v, unit = v/1e6, "ms"
+		case v > 1e3:
+			v, unit = v/1e3, "us"
 		}
 		parts = append(parts, fmt.Sprintf("%0.1f%s", v, unit))
 	}
