@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"sort"
 	"sync"
@@ -34,12 +35,13 @@ type NSQD struct {
 	env       *queueEnv
 	startTime time.Time
 
-	// mu guards topics and exiting.
-	mu      sync.RWMutex
-	topics  map[string]*Topic
-	exiting bool
-	loading atomic.Bool
-	chanGen atomic.Uint64 // bumped when a channel is created or deleted
+	// mu guards topics, exiting and httpServers.
+	mu          sync.RWMutex
+	topics      map[string]*Topic
+	exiting     bool
+	httpServers []*http.Server
+	loading     atomic.Bool
+	chanGen     atomic.Uint64 // bumped when a channel is created or deleted
 
 	// clientsMu guards clients.
 	clientsMu    sync.Mutex
@@ -192,23 +194,26 @@ func (n *NSQD) Main() error {
 			errc <- err
 		}
 	}()
-	handler := newHTTPServer(n, false)
+	httpErrLog := func(f string, args ...any) { n.log.Logf(lg.ERROR, "HTTP: "+f, args...) }
 	for _, l := range []net.Listener{n.httpListener, n.httpsListener} {
 		if l == nil {
 			continue
 		}
-		l := l
-		h := handler
-		if l == n.httpsListener {
-			h = newHTTPServer(n, true)
+		srv := httpapi.NewServer(newHTTPServer(n, l == n.httpsListener), httpErrLog)
+		n.mu.Lock()
+		if n.exiting {
+			n.mu.Unlock()
+			break
 		}
+		n.httpServers = append(n.httpServers, srv)
+		n.mu.Unlock()
 		n.wg.Add(1)
-		go func() {
+		go func(l net.Listener) {
 			defer n.wg.Done()
-			if err := httpapi.Serve(l, h, nil); err != nil {
+			if err := httpapi.Serve(srv, l); err != nil {
 				errc <- err
 			}
-		}()
+		}(l)
 	}
 	n.startLoop(n.queueScanLoop)
 	n.startLoop(n.lookup.loop)
@@ -243,7 +248,11 @@ func (n *NSQD) exit() {
 	n.closeListeners()
 	n.mu.Lock()
 	n.exiting = true
+	servers := n.httpServers
 	n.mu.Unlock()
+	for _, srv := range servers {
+		srv.Close() // also drops keep-alive connections
+	}
 
 	n.clientsMu.Lock()
 	for _, c := range n.clients {

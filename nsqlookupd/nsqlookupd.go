@@ -3,15 +3,13 @@ package nsqlookupd
 import (
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
+	"github.com/dropin/nsq/internal/httpapi"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/version"
 )
@@ -76,11 +74,9 @@ func New(opts *Options) (*NSQLookupd, error) {
 		n.tcpListener.Close()
 		return nil, fmt.Errorf("listen (--http-address %s) failed: %w", opts.HTTPAddress, err)
 	}
-	n.httpServer = &http.Server{
-		Handler:           newHTTPHandler(n),
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          log.New(logWriter{n}, "", 0),
-	}
+	n.httpServer = httpapi.NewServer(newHTTPHandler(n), func(f string, args ...any) {
+		n.logf(lg.ERROR, "HTTP: "+f, args...)
+	})
 	return n, nil
 }
 
@@ -169,21 +165,12 @@ func (n *NSQLookupd) spawn(f func()) bool {
 }
 
 func (n *NSQLookupd) serveHTTP() error {
-	err := n.httpServer.Serve(n.httpListener)
-	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
-		return nil
+	if err := httpapi.Serve(n.httpServer, n.httpListener); err != nil {
+		return fmt.Errorf("HTTP server on %s: %w", n.RealHTTPAddr(), err)
 	}
-	return fmt.Errorf("HTTP server on %s: %w", n.RealHTTPAddr(), err)
+	return nil
 }
 
 func (n *NSQLookupd) logf(level lg.Level, format string, args ...any) {
 	n.log.Logf(level, format, args...)
-}
-
-// logWriter sends net/http's internal error log to our logger.
-type logWriter struct{ n *NSQLookupd }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.n.logf(lg.ERROR, "HTTP: %s", strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
 }

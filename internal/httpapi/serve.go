@@ -2,25 +2,38 @@ package httpapi
 
 import (
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"strings"
 	"time"
 )
 
-// Serve serves handler on listener until the listener is closed; a closed
-// listener is not an error.
-func Serve(listener net.Listener, handler http.Handler, errorLog func(string, ...any)) error {
-	srv := &http.Server{
+// NewServer returns an http.Server for handler with our defaults; net/http's
+// own error log goes to logf.
+func NewServer(handler http.Handler, logf func(format string, args ...any)) *http.Server {
+	return &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          nil,
+		ErrorLog:          log.New(logWriter(logf), "", 0),
 	}
+}
+
+type logWriter func(format string, args ...any)
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w("%s", strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// Serve runs srv on listener until either is closed; that is not an error.
+// Close srv (not only the listener) to drop keep-alive connections too.
+func Serve(srv *http.Server, listener net.Listener) error {
 	err := srv.Serve(listener)
-	if err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "use of closed network connection") {
-		return err
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
 	}
-	return nil
+	return err
 }
 
 // Listen opens a TCP listener on addr, or a unix socket when addr is not
