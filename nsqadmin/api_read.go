@@ -3,7 +3,6 @@ package nsqadmin
 import (
 	"context"
 	"net/http"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -367,14 +366,4 @@ func (n *NSQAdmin) historyHandler(w http.ResponseWriter, req *http.Request, _ ht
 		resp.Channels = n.history.channelTrends(topic)
 	}
 	return resp, nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

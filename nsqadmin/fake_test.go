@@ -450,3 +450,13 @@ func (s *notifySink) all() []map[string]any {
 	defer s.mu.Unlock()
 	return append([]map[string]any(nil), s.got...)
 }
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -62,49 +62,75 @@ func flagSet(opts *nsqadmin.Options) *flag.FlagSet {
 	return fs
 }
 
-// run parses args, starts nsqadmin and blocks until a signal arrives or
-// it fails; it returns the process exit status.
-func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
-	opts := nsqadmin.NewOptions()
+// parse maps the command line and the config file onto Options. When
+// done is true the process should exit with code instead of running
+// (--version, --help, a bad flag or config file).
+func parse(args []string, stdout, stderr io.Writer) (opts *nsqadmin.Options, code int, done bool) {
+	opts = nsqadmin.NewOptions()
 	fs := flagSet(opts)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			return 0
+			return nil, 0, true
 		}
-		return 2
+		return nil, 2, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "nsqadmin: unexpected argument %q\n", fs.Arg(0))
+		return nil, 2, true
 	}
 	if fs.Lookup("version").Value.String() == "true" {
 		fmt.Fprintln(stdout, version.String("nsqadmin"))
-		return 0
-	}
-	logger := log.New(stderr, opts.LogPrefix, log.Ldate|log.Ltime|log.Lmicroseconds)
-	fatal := func(format string, args ...any) int {
-		logger.Output(2, "FATAL: "+fmt.Sprintf(format, args...))
-		return 1
+		return nil, 0, true
 	}
 	file, err := cfg.LoadFile(fs.Lookup("config").Value.String())
 	if err != nil {
-		return fatal("%s", err)
+		fatal(stderr, opts.LogPrefix, "%s", err)
+		return nil, 1, true
 	}
 	if err := cfg.Resolve(opts, fs, file); err != nil {
-		return fatal("%s", err)
+		fatal(stderr, opts.LogPrefix, "%s", err)
+		return nil, 1, true
 	}
-	logger = log.New(stderr, opts.LogPrefix, log.Ldate|log.Ltime|log.Lmicroseconds)
-	opts.Logger = logger
+	return opts, 0, false
+}
+
+func newLogger(w io.Writer, prefix string) *log.Logger {
+	return log.New(w, prefix, log.Ldate|log.Ltime|log.Lmicroseconds)
+}
+
+// fatal writes NSQ's "<prefix><time> FATAL: <message>" line.
+func fatal(w io.Writer, prefix, format string, args ...any) {
+	newLogger(w, prefix).Output(2, "FATAL: "+fmt.Sprintf(format, args...))
+}
+
+// run starts nsqadmin from args and blocks until a signal arrives or it
+// fails; it returns the process exit status.
+func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
+	opts, code, done := parse(args, stdout, stderr)
+	if done {
+		return code
+	}
+	opts.Logger = newLogger(stderr, opts.LogPrefix)
 	n, err := nsqadmin.New(opts)
 	if err != nil {
-		return fatal("failed to instantiate nsqadmin - %s", err)
+		fatal(stderr, opts.LogPrefix, "failed to instantiate nsqadmin - %s", err)
+		return 1
 	}
-	done := make(chan error, 1)
-	go func() { done <- n.Main() }()
+	errc := make(chan error, 1)
+	go func() { errc <- n.Main() }()
 	select {
 	case <-signals:
 		n.Exit()
-	case err := <-done:
+		if err := <-errc; err != nil {
+			fatal(stderr, opts.LogPrefix, "%s", err)
+			return 1
+		}
+	case err := <-errc:
 		n.Exit()
 		if err != nil {
-			return fatal("%s", err)
+			fatal(stderr, opts.LogPrefix, "%s", err)
+			return 1
 		}
 	}
 	return 0
