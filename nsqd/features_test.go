@@ -379,3 +379,27 @@ func jsonHas(t *testing.T, data []byte, key string, want any) bool {
 	}
 	return m[key] == want
 }
+
+func TestTLSMinVersion(t *testing.T) {
+	opts := testOptions(t)
+	opts.TLSCert, opts.TLSKey = writeTestCert(t, t.TempDir(), "nsqd")
+	opts.TLSMinVersion = tls.VersionTLS12
+	n := startNSQD(t, opts)
+	for _, tc := range []struct {
+		max uint16
+		ok  bool
+	}{{tls.VersionTLS11, false}, {tls.VersionTLS12, true}, {tls.VersionTLS13, true}} {
+		p, _ := nsq.NewProducer(n.RealTCPAddr().String(), func() *nsq.Config {
+			c := nsq.NewConfig()
+			c.TlsV1 = true
+			c.TlsConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, MaxVersion: tc.max}
+			return c
+		}())
+		p.SetLogger(nopLogger{}, nsq.LogLevelError)
+		err := p.Publish("minver", []byte("x"))
+		p.Stop()
+		if (err == nil) != tc.ok {
+			t.Errorf("client max TLS %x: err %v, want ok=%v", tc.max, err, tc.ok)
+		}
+	}
+}
