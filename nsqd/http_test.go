@@ -720,7 +720,11 @@ func TestHTTPUnixSocket(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	opts := testOptions(t)
 	opts.HTTPAddress = filepath.Join(dir, "http.sock") // short: sun_path is small
+	opts.TCPAddress = filepath.Join(dir, "tcp.sock")
 	n := startNSQD(t, opts)
+	if n.RealHTTPAddr().Network() != "unix" || n.RealTCPAddr().Network() != "unix" {
+		t.Fatalf("listeners %s %s, want unix sockets", n.RealHTTPAddr().Network(), n.RealTCPAddr().Network())
+	}
 	client := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -739,8 +743,8 @@ func TestHTTPUnixSocket(t *testing.T) {
 	if err := json.Unmarshal([]byte(checkV1JSON(t, httpSend(t, client, "http://unix", "GET", "/info", "", false))), &info); err != nil {
 		t.Fatal(err)
 	}
-	if info.HTTPPort != -1 || info.TCPPort != n.RealTCPAddr().(*net.TCPAddr).Port {
-		t.Fatalf("info ports %+v, want http -1 and the TCP port", info)
+	if info.HTTPPort != -1 || info.TCPPort != -1 {
+		t.Fatalf("info ports %+v, want -1 for both unix sockets", info)
 	}
 	checkV1OK(t, httpSend(t, client, "http://unix", "POST", "/pub?topic=unix", "m", false))
 }
@@ -828,6 +832,30 @@ func TestHTTPChannelAdminErrors(t *testing.T) {
 	}
 	if c := channelStatsOf(t, n, "t", "other"); c != nil {
 		t.Fatal("an error reply created a channel")
+	}
+}
+
+// Repeated parameters: the first value wins on the admin endpoints too.
+func TestHTTPAdminFirstValueWins(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	for _, q := range []string{"/topic/create?topic=a&topic=b", "/topic/create?topic=x&topic=y",
+		"/channel/create?topic=a&topic=x&channel=c&channel=d", "/channel/create?topic=x&channel=c"} {
+		checkV1Empty(t, httpCall(t, n, "POST", q, ""))
+	}
+	if topicStatsNamed(t, n, "b") != nil || topicStatsNamed(t, n, "y") != nil || channelStatsNamed(t, n, "a", "d") != nil {
+		t.Fatal("a second value was used")
+	}
+	checkV1Empty(t, httpCall(t, n, "POST", "/topic/pause?topic=a&topic=x", ""))
+	checkV1Empty(t, httpCall(t, n, "POST", "/channel/pause?topic=x&topic=a&channel=c&channel=zz", ""))
+	checkV1Err(t, httpCall(t, n, "POST", "/channel/pause?topic=x&channel=zz&channel=c", ""), 404, "CHANNEL_NOT_FOUND")
+	checkV1Err(t, httpCall(t, n, "POST", "/topic/empty?topic=bad!&topic=a", ""), 400, "INVALID_TOPIC")
+	a, x := topicStatsNamed(t, n, "a"), topicStatsNamed(t, n, "x")
+	if !a.Paused || x.Paused || a.Channels[0].Paused || !x.Channels[0].Paused {
+		t.Fatalf("paused: a=%v x=%v a/c=%v x/c=%v; want a and x/c only", a.Paused, x.Paused, a.Channels[0].Paused, x.Channels[0].Paused)
+	}
+	checkV1Empty(t, httpCall(t, n, "POST", "/topic/delete?topic=x&topic=a", ""))
+	if topicStatsNamed(t, n, "x") != nil || topicStatsNamed(t, n, "a") == nil {
+		t.Fatal("delete used the wrong value")
 	}
 }
 
@@ -1161,8 +1189,8 @@ func TestHTTPSetBlockRate(t *testing.T) {
 	// NSQ applies the rate and then answers 500 (its text wrapper cannot
 	// render an empty result); we answer 200 with an empty body.
 	r := httpCall(t, n, "PUT", "/debug/setblockrate?rate=1", "")
-	if r.code != 200 || r.body != "" {
-		t.Fatalf("rate=1: got %s", r)
+	if _, ok := r.header[hdrNSQ]; r.code != 200 || r.body != "" || ok {
+		t.Fatalf("rate=1: got %s %v", r, r.header)
 	}
 	eventually(t, func() bool {
 		httpTestBlock()
@@ -1185,8 +1213,8 @@ func TestHTTPFreeMemory(t *testing.T) {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	r := httpCall(t, n, "POST", "/debug/freememory", "")
-	if r.code != 200 || r.body != "" {
-		t.Fatalf("got %s", r)
+	if _, ok := r.header[hdrNSQ]; r.code != 200 || r.body != "" || ok {
+		t.Fatalf("got %s %v", r, r.header)
 	}
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
