@@ -6,6 +6,8 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -176,5 +178,21 @@ func TestCompression(t *testing.T) {
 				t.Errorf("decoded body is not JSON: %q", plain)
 			}
 		}
+	}
+}
+
+func TestDevStaticDir(t *testing.T) {
+	c := newFakeCluster(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "app.js"), []byte("console.log('dev build');"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := startAdmin(t, func(o *Options) { c.lookupdMode(o); o.DevStaticDir = dir })
+	r := call(t, "GET", a.url+"/static/app.js", nil)
+	if r.status != 200 || string(r.body) != "console.log('dev build');" {
+		t.Errorf("dev asset: %d %q", r.status, r.body)
+	}
+	if r := call(t, "GET", a.url+"/static/style.css", nil); r.status != 404 {
+		t.Errorf("asset missing from the dev dir: %d", r.status)
 	}
 }

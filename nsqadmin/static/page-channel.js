@@ -31,7 +31,7 @@ function attrs(c) {
   if (c.snappy) out.push(badge('snappy', 'muted'));
   if (c.sample_rate > 0) out.push(badge(`sampled ${c.sample_rate}%`, 'warn'));
   if (c.authed) {
-    out.push(c.auth_identity_url
+    out.push(/^https?:\/\//i.test(c.auth_identity_url || '')
       ? html`<a class="badge badge-ok" href="${c.auth_identity_url}" target="_blank" rel="noopener">auth: ${c.auth_identity || 'yes'}</a>`
       : badge('auth: ' + (c.auth_identity || 'yes'), 'ok'));
   }
