@@ -360,38 +360,22 @@ func (c *Channel) touch(cl *client, id MessageID) error {
 // processInFlight requeues messages whose timeout passed; it reports
 // whether there were any.
 func (c *Channel) processInFlight(now int64) bool {
-	var overflow []*Message
-	dirty := false
-	c.mu.Lock()
-	if c.exiting {
-		c.mu.Unlock()
-		return false
-	}
-	for {
-		m := c.inFlightPQ.peek()
-		if m == nil || m.deadline > now {
-			break
-		}
-		dirty = true
-		c.inFlightPQ.remove(0)
-		if c.inFlight[m.ID] == m {
-			delete(c.inFlight, m.ID)
-		}
+	return c.releaseDue(now, &c.inFlightPQ, c.inFlight, func(m *Message) {
 		c.timeoutCount.Add(1)
 		if owner := c.clients[m.clientID]; owner != nil {
 			owner.releaseInFlight(1)
 		}
-		if !c.pushLocked(m) {
-			overflow = append(overflow, m)
-		}
-	}
-	c.mu.Unlock()
-	c.writeOverflow(overflow)
-	return dirty
+	})
 }
 
 // processDeferred queues deferred messages whose time has come.
 func (c *Channel) processDeferred(now int64) bool {
+	return c.releaseDue(now, &c.deferredPQ, c.deferred, nil)
+}
+
+// releaseDue moves the messages of pq whose deadline is at or before now
+// back onto the queue, calling each (under the lock) for every one.
+func (c *Channel) releaseDue(now int64, pq *msgHeap, index map[MessageID]*Message, each func(*Message)) bool {
 	var overflow []*Message
 	dirty := false
 	c.mu.Lock()
@@ -400,14 +384,17 @@ func (c *Channel) processDeferred(now int64) bool {
 		return false
 	}
 	for {
-		m := c.deferredPQ.peek()
+		m := pq.peek()
 		if m == nil || m.deadline > now {
 			break
 		}
 		dirty = true
-		c.deferredPQ.remove(0)
-		if c.deferred[m.ID] == m {
-			delete(c.deferred, m.ID)
+		pq.remove(0)
+		if index[m.ID] == m {
+			delete(index, m.ID)
+		}
+		if each != nil {
+			each(m)
 		}
 		if !c.pushLocked(m) {
 			overflow = append(overflow, m)
