@@ -49,8 +49,23 @@ func NewDisk(name string, o DiskOptions) Backend {
 	logf := func(lvl diskqueue.LogLevel, f string, args ...any) {
 		o.Log.Logf(lg.Level(lvl), f, args...)
 	}
-	return diskqueue.New(name, o.DataPath, o.MaxBytesPerFile, o.MinMsgSize, o.MaxMsgSize,
-		o.SyncEvery, o.SyncTimeout, logf)
+	return diskBackend{diskqueue.New(name, o.DataPath, o.MaxBytesPerFile, o.MinMsgSize, o.MaxMsgSize,
+		o.SyncEvery, o.SyncTimeout, logf)}
+}
+
+// diskBackend adapts go-diskqueue, whose Delete only closes the queue.
+type diskBackend struct {
+	diskqueue.Interface
+}
+
+// Delete removes the queue's files (Empty does that in go-diskqueue) and
+// closes it.
+func (d diskBackend) Delete() error {
+	err := d.Interface.Empty()
+	if e := d.Interface.Delete(); err == nil {
+		err = e
+	}
+	return err
 }
 
 // errClosed is returned by a closed Discard.
