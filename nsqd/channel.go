@@ -170,7 +170,19 @@ func (c *Channel) addDeferredLocked(m *Message) {
 
 // wakeOneLocked hands the next message to one idle subscriber, preferring
 // one in nsqd's zone, then region, with the topology experiment on.
+// Subscribers that stopped being ready (RDY 0, CLS) leave the list here;
+// they register again once a new RDY makes them look for work.
 func (c *Channel) wakeOneLocked() {
+	ready := c.waiters[:0]
+	for _, w := range c.waiters {
+		if w.ready() > 0 {
+			ready = append(ready, w)
+		} else {
+			w.waiting = false
+		}
+	}
+	clear(c.waiters[len(ready):])
+	c.waiters = ready
 	if len(c.waiters) == 0 {
 		return
 	}
@@ -221,7 +233,7 @@ func (c *Channel) writeOverflow(msgs []*Message) error {
 // out. If it finds fewer, cl is registered to be woken by the next put.
 func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
 	c.mu.Lock()
-	if c.exiting || c.paused.Load() {
+	if _, subscribed := c.clients[cl.id]; !subscribed || c.exiting || c.paused.Load() {
 		c.mu.Unlock()
 		return out
 	}

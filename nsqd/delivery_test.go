@@ -468,3 +468,37 @@ func TestOutputBufferUnbuffered(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleSubscriberDoesNotSwallowWakeup: a subscriber that was waiting
+// for messages and then sent RDY 0 must not keep a message from another
+// waiting subscriber.
+func TestIdleSubscriberDoesNotSwallowWakeup(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	backoff := subscribe(t, n, "swallow", "c", 1)
+	// no periodic flush tick either, which would otherwise hide a lost
+	// wakeup behind a 250 ms delay
+	ready := dial(t, n)
+	ready.identify(map[string]any{"output_buffer_timeout": -1})
+	ready.cmd("SUB swallow c")
+	ready.expectOK()
+	ready.cmd("RDY 10")
+	// both are idle and registered as waiting; then one backs off
+	eventually(t, func() bool { return channelStatsOf(t, n, "swallow", "c").ClientCount == 2 }, "two subscribers")
+	backoff.cmd("RDY 0")
+	backoff.cmd("NOP")
+	eventually(t, func() bool {
+		for _, cl := range channelStatsOf(t, n, "swallow", "c").Clients {
+			if cl.ReadyCount == 0 {
+				return true
+			}
+		}
+		return false
+	}, "RDY 0 applied")
+	// no FINs: only the publishes may wake the ready subscriber
+	for i := 0; i < 5; i++ {
+		publish(t, n, "swallow", fmt.Sprint(i))
+		if m := ready.readMsg(); m.body != fmt.Sprint(i) {
+			t.Fatalf("got %q", m.body)
+		}
+	}
+}
