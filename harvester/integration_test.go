@@ -10,6 +10,8 @@ import (
 
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/nsqd"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
 	"github.com/dropin/nsq/nsqlog/nsqlogtest"
 )
 
@@ -107,14 +109,14 @@ func fileSize(tb testing.TB, path string) int64 {
 }
 
 func TestE2EAppend(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("append")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	path := filepath.Join(dir, "app.log")
 	want := appendLines(t, path, "a", 0, 1000)
 
-	o := e2eOptions(t, dir, topic, d.Addr)
+	o := e2eOptions(t, dir, topic, nsqdAddr)
 	o.BatchSize = 64
 	h := run(t, o)
 	cons.WaitAll(t, want, deliveryTimeout)
@@ -163,10 +165,10 @@ func TestE2EAppend(t *testing.T) {
 // next to things that are not regular files: every byte is accounted for
 // and nothing stops the good lines.
 func TestE2EBadInput(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("bad")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 
 	long := strings.Repeat("x", 250)
 	junk := "\x00\x01\xfe\xff binary"
@@ -181,7 +183,7 @@ func TestE2EBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	o := e2eOptions(t, dir, topic, d.Addr)
+	o := e2eOptions(t, dir, topic, nsqdAddr)
 	o.MaxLineBytes = 100
 	h := run(t, o)
 	want := []string{"first", long[:100], long[100:200], long[200:], junk, "last"}
@@ -205,13 +207,13 @@ func TestE2EBadInput(t *testing.T) {
 // writer keeps going on the old file for a moment (logrotate "create").
 // The rotated names are in the globs, as the docs advise.
 func TestE2ERotation(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("rotate")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	path := filepath.Join(dir, "app.log")
 
-	o := e2eOptions(t, dir, topic, d.Addr)
+	o := e2eOptions(t, dir, topic, nsqdAddr)
 	o.Paths = append(o.Paths, filepath.Join(dir, "*.log.*"))
 	h := run(t, o)
 	var want []string
@@ -242,13 +244,13 @@ func TestE2ERotation(t *testing.T) {
 // TestE2ECopyTruncate copies the file away (outside the glob) and
 // truncates it in place; the lines written after the truncation arrive.
 func TestE2ECopyTruncate(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("truncate")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	path := filepath.Join(dir, "app.log")
 
-	o := e2eOptions(t, dir, topic, d.Addr)
+	o := e2eOptions(t, dir, topic, nsqdAddr)
 	h := run(t, o)
 	want := appendLines(t, path, "before", 0, 500)
 	cons.WaitAll(t, want, deliveryTimeout)
@@ -281,13 +283,13 @@ func TestE2ECopyTruncate(t *testing.T) {
 // TestE2EDeleteWhileOpen deletes a file right after appending to it: the
 // open harvester reads it to the end, closes it and forgets its state.
 func TestE2EDeleteWhileOpen(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("delete")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	path := filepath.Join(dir, "app.log")
 
-	o := e2eOptions(t, dir, topic, d.Addr)
+	o := e2eOptions(t, dir, topic, nsqdAddr)
 	// Slow reads at end of file so the deletion lands before the new
 	// lines are read.
 	o.Backoff, o.MaxBackoff = 40*time.Millisecond, 40*time.Millisecond
@@ -338,14 +340,15 @@ func TestE2ENSQDDownThenUp(t *testing.T) {
 	}
 
 	dataPath := t.TempDir()
-	d := nsqlogtest.StartNSQD(t, addr, dataPath)
+	sameAddrAndData := func(o *nsqd.Options) { o.TCPAddress, o.DataPath = addr, dataPath }
+	d := nsqdtest.Start(t, sameAddrAndData)
 	cons := nsqlogtest.Consume(t, addr, topic)
 	cons.WaitAll(t, want, deliveryTimeout)
 
 	// Restart nsqd (same address and data) while more lines are written.
-	d.Stop()
+	d.Exit()
 	want = append(want, appendLines(t, path, "b", 0, 1000)...)
-	nsqlogtest.StartNSQD(t, addr, dataPath)
+	nsqdtest.Start(t, sameAddrAndData)
 	cons.WaitAll(t, want, deliveryTimeout)
 	if u := cons.Unexpected(want); len(u) != 0 {
 		t.Errorf("unexpected messages %q", u)
@@ -359,12 +362,12 @@ func TestE2ENSQDDownThenUp(t *testing.T) {
 
 // TestE2EFailover lists a dead nsqd first.
 func TestE2EFailover(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("failover")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	want := appendLines(t, filepath.Join(dir, "app.log"), "a", 0, 500)
-	o := e2eOptions(t, dir, topic, nsqlogtest.FreeAddr(t), d.Addr)
+	o := e2eOptions(t, dir, topic, nsqlogtest.FreeAddr(t), nsqdAddr)
 	run(t, o)
 	cons.WaitAll(t, want, deliveryTimeout)
 }
@@ -372,13 +375,13 @@ func TestE2EFailover(t *testing.T) {
 // TestE2ERestartResumes stops the harvester cleanly and starts a new one
 // on the same registry: nothing is sent twice.
 func TestE2ERestartResumes(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("resume")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	path := filepath.Join(dir, "app.log")
 	want := appendLines(t, path, "a", 0, 500)
-	o := e2eOptions(t, dir, topic, d.Addr)
+	o := e2eOptions(t, dir, topic, nsqdAddr)
 	o.RegistryFlush = time.Hour // only the exit writes it
 	h, err := New(o)
 	if err != nil {
@@ -406,12 +409,12 @@ func TestE2ERestartResumes(t *testing.T) {
 // TestE2ECloseInactiveReopens closes a quiet file and reopens it at its
 // offset when it grows again.
 func TestE2ECloseInactiveReopens(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("inactive")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	path := filepath.Join(dir, "app.log")
-	o := e2eOptions(t, dir, topic, d.Addr)
+	o := e2eOptions(t, dir, topic, nsqdAddr)
 	o.CloseInactive = 100 * time.Millisecond
 	h := run(t, o)
 	want := appendLines(t, path, "a", 0, 100)
@@ -430,12 +433,12 @@ func TestE2ECloseInactiveReopens(t *testing.T) {
 // TestE2ETailFiles starts files found at the first scan at their end;
 // files that appear later are read from their beginning.
 func TestE2ETailFiles(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("tail")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	old := appendLines(t, filepath.Join(dir, "old.log"), "old", 0, 100)
-	o := e2eOptions(t, dir, topic, d.Addr)
+	o := e2eOptions(t, dir, topic, nsqdAddr)
 	o.TailFiles = true
 	h := run(t, o)
 	testutil.Eventually(t, deliveryTimeout, func() bool {
@@ -455,15 +458,15 @@ func TestE2ETailFiles(t *testing.T) {
 // TestE2EHarvesterLimit keeps at most two files open; all are read in
 // turn as quiet ones close.
 func TestE2EHarvesterLimit(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("limit")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	var want []string
 	for i := 0; i < 6; i++ {
 		want = append(want, appendLines(t, filepath.Join(dir, fmt.Sprintf("f%d.log", i)), fmt.Sprintf("f%d", i), 0, 50)...)
 	}
-	o := e2eOptions(t, dir, topic, d.Addr)
+	o := e2eOptions(t, dir, topic, nsqdAddr)
 	o.HarvesterLimit = 2
 	o.CloseInactive = 50 * time.Millisecond
 	h := run(t, o)

@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/nsqd"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
 	"github.com/dropin/nsq/nsqlog"
 	"github.com/dropin/nsq/nsqlog/nsqlogtest"
 )
@@ -53,7 +55,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // package) into a real nsqd; a consumer must receive every line.
 func TestZapDeliversEveryLine(t *testing.T) {
 	const n = 3000
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	tests := []struct {
 		name string
 		log  func(w *nsqlog.Writer, i int)
@@ -95,8 +97,8 @@ func TestZapDeliversEveryLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			topic := nsqlogtest.Topic("zap")
-			cons := nsqlogtest.Consume(t, d.Addr, topic)
-			w := newWriter(t, nsqlog.Options{NSQDTCPAddresses: []string{d.Addr}, Topic: topic, BatchSize: 64})
+			cons := nsqlogtest.Consume(t, nsqdAddr, topic)
+			w := newWriter(t, nsqlog.Options{NSQDTCPAddresses: []string{nsqdAddr}, Topic: topic, BatchSize: 64})
 			want := make([]string, n)
 			for i := 0; i < n; i++ {
 				tc.log(w, i)
@@ -180,7 +182,7 @@ func TestPolicyWhenUnreachable(t *testing.T) {
 				t.Errorf("Sync while nsqd is down = %v, want ErrSyncTimeout", err)
 			}
 
-			nsqlogtest.StartNSQD(t, addr, "")
+			nsqdtest.Start(t, func(o *nsqd.Options) { o.TCPAddress = addr })
 			cons := nsqlogtest.Consume(t, addr, topic)
 			<-wrote
 			cons.WaitAll(t, want, 30*time.Second)
@@ -228,10 +230,10 @@ func TestCloseWhileUnreachable(t *testing.T) {
 // TestRejectedLine sends a line over nsqd's --max-msg-size between two
 // good ones: nsqd refuses it, it is counted, and the others arrive.
 func TestRejectedLine(t *testing.T) {
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	topic := nsqlogtest.Topic("reject")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
-	w := newWriter(t, nsqlog.Options{NSQDTCPAddresses: []string{d.Addr}, Topic: topic, BatchTimeout: time.Hour})
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
+	w := newWriter(t, nsqlog.Options{NSQDTCPAddresses: []string{nsqdAddr}, Topic: topic, BatchTimeout: time.Hour})
 	big := make([]byte, 2<<20) // nsqd's default --max-msg-size is 1 MiB
 	for i := range big {
 		big[i] = 'x'

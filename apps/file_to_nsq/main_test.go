@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
 	"github.com/dropin/nsq/nsqlog/nsqlogtest"
 )
 
@@ -152,13 +153,13 @@ func TestFlags(t *testing.T) {
 
 func TestConfigFile(t *testing.T) {
 	bin := buildBinary(t)
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("config")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	conf := filepath.Join(dir, "file_to_nsq.toml")
 	content := fmt.Sprintf("path = [%q]\nnsqd_tcp_address = [%q]\ntopic = %q\nregistry_file = %q\nscan_frequency = \"50ms\"\nmax_backoff = \"20ms\"\nbackoff = \"5ms\"\nmultiline_pattern = \"^ \"\nmultiline_timeout = \"50ms\"\nstats_interval = \"50ms\"\n",
-		filepath.Join(dir, "*.log"), d.Addr, topic, filepath.Join(dir, "reg.json"))
+		filepath.Join(dir, "*.log"), nsqdAddr, topic, filepath.Join(dir, "reg.json"))
 	if err := os.WriteFile(conf, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +183,10 @@ func TestConfigFile(t *testing.T) {
 // flight at each kill.
 func TestKill9Restart(t *testing.T) {
 	bin := buildBinary(t)
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("kill")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	logPath := filepath.Join(dir, "app.log")
 	const (
 		batchSize = 50
@@ -194,7 +195,7 @@ func TestKill9Restart(t *testing.T) {
 		perChunk  = 250
 	)
 	args := []string{
-		"--path", filepath.Join(dir, "*.log"), "--topic", topic, "--nsqd-tcp-address", d.Addr,
+		"--path", filepath.Join(dir, "*.log"), "--topic", topic, "--nsqd-tcp-address", nsqdAddr,
 		"--registry-file", filepath.Join(dir, "data", "registry.json"),
 		"--registry-flush", "0", "--batch-size", fmt.Sprint(batchSize), "--batch-timeout", "5ms",
 		"--queue-max-events", "200", "--scan-frequency", "50ms", "--backoff", "5ms", "--max-backoff", "20ms",
@@ -265,10 +266,10 @@ func TestKill9Restart(t *testing.T) {
 // says so and starts every file from its beginning.
 func TestCorruptRegistry(t *testing.T) {
 	bin := buildBinary(t)
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("corrupt")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	reg := filepath.Join(dir, "registry.json")
 	if err := os.WriteFile(reg, []byte("\x00\x00\x00{not json"), 0o600); err != nil {
 		t.Fatal(err)
@@ -276,7 +277,7 @@ func TestCorruptRegistry(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "a.log"), []byte("x1\nx2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, bin, "--path", filepath.Join(dir, "*.log"), "--topic", topic, "--nsqd-tcp-address", d.Addr,
+	p := start(t, bin, "--path", filepath.Join(dir, "*.log"), "--topic", topic, "--nsqd-tcp-address", nsqdAddr,
 		"--registry-file", reg, "--scan-frequency", "50ms", "--backoff", "5ms", "--max-backoff", "20ms")
 	cons.WaitAll(t, []string{"x1", "x2"}, 30*time.Second)
 	p.cmd.Process.Signal(syscall.SIGTERM)

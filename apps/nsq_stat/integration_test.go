@@ -10,6 +10,8 @@ import (
 
 	"github.com/dropin/nsq/internal/clientapp/apptest"
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
+	"github.com/dropin/nsq/nsqlookupd/lookupdtest"
 )
 
 // prepare gives channel st/c 10 messages of which 4 were consumed,
@@ -42,7 +44,7 @@ func checkTable(tb testing.TB, out string, rows int) {
 }
 
 func TestStatNSQDProcess(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	prepare(t, tcpAddr)
 	testutil.Eventually(t, 10*time.Second, func() bool {
 		s, _ := apptest.ChannelStats(t, httpAddr, "st", "c")
@@ -66,8 +68,8 @@ func TestStatNSQDProcess(t *testing.T) {
 }
 
 func TestStatLookupdAndErrors(t *testing.T) {
-	lookupTCP, lookupHTTP := startLookupd(t)
-	tcpAddr, httpAddr := startNSQD(t, lookupTCP)
+	lookupTCP, lookupHTTP := lookupdtest.Addrs(lookupdtest.Start(t))
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t, nsqdtest.Lookupds(lookupTCP)))
 	prepare(t, tcpAddr)
 	testutil.Eventually(t, 10*time.Second, func() bool {
 		s, _ := apptest.ChannelStats(t, httpAddr, "st", "c")
@@ -101,7 +103,7 @@ func TestStatLookupdAndErrors(t *testing.T) {
 }
 
 func TestStatRates(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	apptest.Publish(t, tcpAddr, "rate", []byte("x"))
 	apptest.Consume(t, tcpAddr, "rate", "c", 1, 10*time.Second)
 	// Publish between polls: the second row must show the increase in

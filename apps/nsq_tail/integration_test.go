@@ -11,33 +11,11 @@ import (
 
 	"github.com/dropin/nsq/internal/clientapp/apptest"
 	"github.com/dropin/nsq/internal/testutil"
-	"github.com/dropin/nsq/nsqd"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
 )
 
-// startNSQD runs an nsqd on 127.0.0.1 ports chosen by the kernel and
-// returns its TCP and HTTP addresses.
-func startNSQD(tb testing.TB) (tcpAddr, httpAddr string) {
-	tb.Helper()
-	opts := nsqd.NewOptions()
-	opts.TCPAddress, opts.HTTPAddress, opts.HTTPSAddress = "127.0.0.1:0", "127.0.0.1:0", ""
-	opts.BroadcastAddress = "127.0.0.1"
-	opts.DataPath = tb.TempDir()
-	opts.Logger = testutil.NewLogger(tb)
-	n, err := nsqd.New(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Main() }()
-	tb.Cleanup(func() {
-		n.Exit()
-		<-done
-	})
-	return n.RealTCPAddr().String(), n.RealHTTPAddr().String()
-}
-
 func TestTailNPerTopicInProcess(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	var stdout, stderr apptest.Buffer
 	done := make(chan int, 1)
 	go func() {
@@ -67,7 +45,7 @@ func TestTailNPerTopicInProcess(t *testing.T) {
 }
 
 func TestTailProcessDrainsOnSignal(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	bin := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_tail")
 
 	if p := apptest.Start(t, bin, nil, "--version"); p.Wait(t, 10*time.Second) != 0 || p.Stdout.String() != "nsq_tail v1.3.0\n" {
@@ -119,7 +97,7 @@ func TestTailProcessDrainsOnSignal(t *testing.T) {
 }
 
 func TestTailUserAgentSeenByNSQD(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	var stdout, stderr apptest.Buffer
 	sigs := make(chan os.Signal, 1)
 	done := make(chan int, 1)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/dropin/nsq/internal/clientapp/apptest"
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
+	"github.com/dropin/nsq/nsqlookupd/lookupdtest"
 )
 
 const drainTimeout = 20 * time.Second
@@ -127,7 +129,7 @@ func joinLines(bodies [][]byte) string {
 // TestRoundTripToNSQToFile pipes thousands of lines through the to_nsq and
 // nsq_to_file binaries and expects the identical text in the file.
 func TestRoundTripToNSQToFile(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	toNSQ := apptest.Build(t, "github.com/dropin/nsq/apps/to_nsq")
 	toFile := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_to_file")
 	out := t.TempDir()
@@ -171,7 +173,7 @@ func mapsKeys(m map[string]string) func(func(string) bool) {
 }
 
 func TestRotateBySizeWithWorkDir(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	out, work := t.TempDir(), t.TempDir()
 	p := startInProcess(t, "--topic=rs", "--topic=skipped", "--topic-pattern=^r", "--nsqd-tcp-address="+tcpAddr, "--output-dir="+out, "--work-dir="+work,
 		"--rotate-size=1000", "--max-in-flight=10", "--sync-interval=100ms", "--filename-format=<TOPIC><REV>.log")
@@ -210,7 +212,7 @@ func TestRotateBySizeWithWorkDir(t *testing.T) {
 }
 
 func TestRotateByIntervalGzip(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	out, work := t.TempDir(), t.TempDir()
 	p := startInProcess(t, "--topic=ri", "--nsqd-tcp-address="+tcpAddr, "--output-dir="+out, "--work-dir="+work,
 		"--rotate-interval=300ms", "--sync-interval=100ms", "--gzip", "--skip-empty-files", "--filename-format=<TOPIC><REV>.log")
@@ -253,7 +255,7 @@ func TestRotateByIntervalGzip(t *testing.T) {
 }
 
 func TestSighupClosesFileProcess(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	bin := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_to_file")
 	out, work := t.TempDir(), t.TempDir()
 
@@ -290,8 +292,8 @@ func TestSighupClosesFileProcess(t *testing.T) {
 }
 
 func TestLookupdDiscovery(t *testing.T) {
-	lookupTCP, lookupHTTP := startLookupd(t)
-	tcpAddr, httpAddr := startNSQD(t, lookupTCP)
+	lookupTCP, lookupHTTP := lookupdtest.Addrs(lookupdtest.Start(t))
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t, nsqdtest.Lookupds(lookupTCP)))
 	apptest.Publish(t, tcpAddr, "disc_a", apptest.Lines("a", 20)...)
 	apptest.Publish(t, tcpAddr, "disc_b", apptest.Lines("b", 30)...)
 	apptest.Publish(t, tcpAddr, "other", apptest.Lines("o", 5)...)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dropin/nsq/internal/clientapp/apptest"
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
 )
 
 // sink is an HTTP endpoint that records the bodies (POST) or the "msg"
@@ -55,7 +56,7 @@ func (s *sink) received() []string {
 }
 
 func TestPostEveryMessageProcess(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	a, b := newSink(t, 0), newSink(t, 0)
 	bin := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_to_http")
 
@@ -98,7 +99,7 @@ func TestPostEveryMessageProcess(t *testing.T) {
 }
 
 func TestGetRetriesFailures(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	s := newSink(t, 3)
 	var stderr apptest.Buffer
 	sigs := make(chan os.Signal, 1)

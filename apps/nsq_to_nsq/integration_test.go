@@ -10,6 +10,8 @@ import (
 
 	"github.com/dropin/nsq/internal/clientapp/apptest"
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
+	"github.com/dropin/nsq/nsqlookupd/lookupdtest"
 )
 
 func strs(bs [][]byte) []string {
@@ -56,9 +58,9 @@ func startInProcess(tb testing.TB, stderr *apptest.Buffer, args ...string) (stop
 }
 
 func TestCopyEveryMessageRoundRobinProcess(t *testing.T) {
-	srcTCP, srcHTTP := startNSQD(t)
-	dst1TCP, dst1HTTP := startNSQD(t)
-	dst2TCP, dst2HTTP := startNSQD(t)
+	srcTCP, srcHTTP := nsqdtest.Addrs(nsqdtest.Start(t))
+	dst1TCP, dst1HTTP := nsqdtest.Addrs(nsqdtest.Start(t))
+	dst2TCP, dst2HTTP := nsqdtest.Addrs(nsqdtest.Start(t))
 	bin := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_to_nsq")
 
 	if p := apptest.Start(t, bin, nil, "--topic=t", "--nsqd-tcp-address="+srcTCP); p.Wait(t, 10*time.Second) != 1 ||
@@ -107,9 +109,9 @@ func TestCopyEveryMessageRoundRobinProcess(t *testing.T) {
 }
 
 func TestLookupdSourceWhitelistAndDestinationTopic(t *testing.T) {
-	lookupTCP, lookupHTTP := startLookupd(t)
-	srcTCP, srcHTTP := startNSQD(t, lookupTCP)
-	dstTCP, dstHTTP := startNSQD(t)
+	lookupTCP, lookupHTTP := lookupdtest.Addrs(lookupdtest.Start(t))
+	srcTCP, srcHTTP := nsqdtest.Addrs(nsqdtest.Start(t, nsqdtest.Lookupds(lookupTCP)))
+	dstTCP, dstHTTP := nsqdtest.Addrs(nsqdtest.Start(t))
 	bodies := [][]byte{
 		[]byte(`{"k":5,"n":1.5,"z":1}`),
 		[]byte(`{"k":"5","n":2}`),
@@ -148,8 +150,8 @@ func TestLookupdSourceWhitelistAndDestinationTopic(t *testing.T) {
 }
 
 func TestHostpoolAvoidsDeadDestination(t *testing.T) {
-	srcTCP, srcHTTP := startNSQD(t)
-	dstTCP, dstHTTP := startNSQD(t)
+	srcTCP, srcHTTP := nsqdtest.Addrs(nsqdtest.Start(t))
+	dstTCP, dstHTTP := nsqdtest.Addrs(nsqdtest.Start(t))
 	const n = 200
 	apptest.Publish(t, srcTCP, "hp", apptest.Lines("h", n)...)
 	apptest.Publish(t, dstTCP, "hp", []byte("seed"))

@@ -9,31 +9,8 @@ import (
 	"time"
 
 	"github.com/dropin/nsq/internal/clientapp/apptest"
-	"github.com/dropin/nsq/internal/testutil"
-	"github.com/dropin/nsq/nsqd"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
 )
-
-// startNSQD runs an nsqd on 127.0.0.1 ports chosen by the kernel and
-// returns its TCP and HTTP addresses.
-func startNSQD(tb testing.TB) (tcpAddr, httpAddr string) {
-	tb.Helper()
-	opts := nsqd.NewOptions()
-	opts.TCPAddress, opts.HTTPAddress, opts.HTTPSAddress = "127.0.0.1:0", "127.0.0.1:0", ""
-	opts.BroadcastAddress = "127.0.0.1"
-	opts.DataPath = tb.TempDir()
-	opts.Logger = testutil.NewLogger(tb)
-	n, err := nsqd.New(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Main() }()
-	tb.Cleanup(func() {
-		n.Exit()
-		<-done
-	})
-	return n.RealTCPAddr().String(), n.RealHTTPAddr().String()
-}
 
 func strs(bs [][]byte) []string {
 	out := make([]string, len(bs))
@@ -44,8 +21,8 @@ func strs(bs [][]byte) []string {
 }
 
 func TestFanOutToEveryNSQDProcess(t *testing.T) {
-	tcp1, http1 := startNSQD(t)
-	tcp2, http2 := startNSQD(t)
+	tcp1, http1 := nsqdtest.Addrs(nsqdtest.Start(t))
+	tcp2, http2 := nsqdtest.Addrs(nsqdtest.Start(t))
 	bin := apptest.Build(t, "github.com/dropin/nsq/apps/to_nsq")
 	p := apptest.Start(t, bin, strings.NewReader("a\nb\n\nlast-no-newline"),
 		"--topic=fan", "--nsqd-tcp-address="+tcp1, "--nsqd-tcp-address="+tcp2, "--nsqd-tcp-address="+tcp1)
@@ -71,7 +48,7 @@ func TestFanOutToEveryNSQDProcess(t *testing.T) {
 }
 
 func TestDelimiterAndRateInProcess(t *testing.T) {
-	tcpAddr, httpAddr := startNSQD(t)
+	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	var stderr apptest.Buffer
 	code := run([]string{"to_nsq", "--topic=delim", "--nsqd-tcp-address=" + tcpAddr, "--delimiter=,", "--rate=1000",
 		"--producer-opt=snappy"}, strings.NewReader("x,y,,z"), &stderr, nil)
@@ -90,7 +67,7 @@ func TestDelimiterAndRateInProcess(t *testing.T) {
 }
 
 func TestPublishErrorIsFatal(t *testing.T) {
-	tcpAddr, _ := startNSQD(t)
+	tcpAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	var stderr apptest.Buffer
 	// The topic name is only checked by nsqd.
 	code := run([]string{"to_nsq", "--topic=bad!topic", "--nsqd-tcp-address=" + tcpAddr},
@@ -106,7 +83,7 @@ func TestPublishErrorIsFatal(t *testing.T) {
 }
 
 func TestSignalStopsWhileReadingProcess(t *testing.T) {
-	tcpAddr, _ := startNSQD(t)
+	tcpAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	bin := apptest.Build(t, "github.com/dropin/nsq/apps/to_nsq")
 	// A real pipe that stays open: stdin never reaches EOF.
 	r, w, err := os.Pipe()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
 	"github.com/dropin/nsq/nsqlog/nsqlogtest"
 )
 
@@ -20,11 +21,11 @@ func TestExample(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %s\n%s", err, out)
 	}
-	d := nsqlogtest.StartNSQD(t, "127.0.0.1:0", "")
+	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	topic := nsqlogtest.Topic("example")
-	cons := nsqlogtest.Consume(t, d.Addr, topic)
+	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 
-	out, err := exec.Command(bin, "--nsqd-tcp-address", d.Addr, "--topic", topic, "--count", "250").Output()
+	out, err := exec.Command(bin, "--nsqd-tcp-address", nsqdAddr, "--topic", topic, "--count", "250").Output()
 	if err != nil {
 		t.Fatalf("example: %s", err)
 	}

@@ -1,6 +1,7 @@
 // Package nsqlogtest holds helpers for tests that publish into a real
-// nsqd on 127.0.0.1: starting (and restarting) a daemon and counting what
-// a go-nsq consumer receives. Only test code should import it.
+// nsqd on 127.0.0.1 (started with nsqd/nsqdtest): unique topic names, a
+// free address for a daemon started later, and counting what a go-nsq
+// consumer receives. Only test code should import it.
 package nsqlogtest
 
 import (
@@ -15,7 +16,6 @@ import (
 	"github.com/nsqio/go-nsq"
 
 	"github.com/dropin/nsq/internal/testutil"
-	"github.com/dropin/nsq/nsqd"
 )
 
 var topicSeq atomic.Int64
@@ -23,51 +23,6 @@ var topicSeq atomic.Int64
 // Topic returns a topic name unique within the test binary.
 func Topic(prefix string) string {
 	return fmt.Sprintf("%s_%d", prefix, topicSeq.Add(1))
-}
-
-// NSQD is a daemon started for a test. Stop it early with Stop; otherwise
-// it stops at cleanup.
-type NSQD struct {
-	N    *nsqd.NSQD
-	Addr string // its TCP address
-
-	tb   testing.TB
-	once sync.Once
-	done chan error
-}
-
-// StartNSQD starts an nsqd listening on addr ("127.0.0.1:0" for any free
-// port) with its data in dataPath (a fresh temporary directory if empty).
-func StartNSQD(tb testing.TB, addr, dataPath string) *NSQD {
-	tb.Helper()
-	opts := nsqd.NewOptions()
-	opts.TCPAddress = addr
-	opts.HTTPAddress = "127.0.0.1:0"
-	opts.HTTPSAddress = ""
-	opts.BroadcastAddress = "127.0.0.1"
-	if dataPath == "" {
-		dataPath = tb.TempDir()
-	}
-	opts.DataPath = dataPath
-	opts.Logger = testutil.NewLogger(tb)
-	n, err := nsqd.New(opts)
-	if err != nil {
-		tb.Fatalf("start nsqd on %s: %s", addr, err)
-	}
-	d := &NSQD{N: n, Addr: n.RealTCPAddr().String(), tb: tb, done: make(chan error, 1)}
-	go func() { d.done <- n.Main() }()
-	tb.Cleanup(d.Stop)
-	return d
-}
-
-// Stop stops the daemon and waits for it. Safe to call more than once.
-func (d *NSQD) Stop() {
-	d.once.Do(func() {
-		d.N.Exit()
-		if err := <-d.done; err != nil {
-			d.tb.Errorf("nsqd Main: %s", err)
-		}
-	})
 }
 
 // FreeAddr returns a 127.0.0.1 address nothing listens on right now, for
