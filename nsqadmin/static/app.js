@@ -116,24 +116,28 @@ function swap(content) {
   }
 }
 
-async function load(initial) {
+// load fetches and shows the page. An automatic refresh that finishes
+// after the user paused is dropped, so a paused page stays as it was;
+// initial loads and forced ones (after an action) always show.
+async function load(initial, force) {
   const page = state.page;
   const params = state.params;
   const seq = ++state.seq;
+  const stale = () => seq !== state.seq || (!initial && !force && state.paused);
   state.loading = true;
   try {
     const data = await page.load(params);
-    if (seq !== state.seq) return;
+    if (stale()) return;
     show(data);
     showBanner(data && data.message ? data.message : '', 'warn');
     updated.textContent = 'updated ' + clock(Date.now());
   } catch (e) {
-    if (seq !== state.seq) return;
+    if (stale()) return;
     const msg = e instanceof ApiError ? e.message : String(e && e.stack || e);
     if (!(e instanceof ApiError)) console.warn('nsqadmin page error', e);
     showBanner('', 'warn');
     const explain = (page.explain ? await page.explain(e, params) : null) || explainUpstream(msg);
-    if (seq !== state.seq) return;
+    if (stale()) return;
     if (initial || !main.querySelector('[data-page]') || explain) {
       swap(html`<section data-page="error" class="error-page">
         <h1>${page.title(params)}</h1>
@@ -192,7 +196,7 @@ function navigate(path, push = true) {
 
 export function go(path) { navigate(path); }
 
-export function refreshNow() { if (state.page) load(false); }
+export function refreshNow() { if (state.page) load(false, true); }
 
 const notFoundPage = {
   title: () => 'Not found',

@@ -19,14 +19,14 @@ export const pageNodes = {
       <div class="page-head"><h1>Nodes <span class="muted">(${num(nodes.length)})</span></h1></div>
       ${nodes.length === 0 ? html`<div class="empty-box">No nsqd is ${lookupds ? 'registered with nsqlookupd' : 'answering'}.</div>` : html`
       <div class="table-wrap"><table class="table" data-table="nodes">
-        <thead><tr><th>Hostname</th><th>Broadcast address</th><th class="num">TCP port</th><th class="num">HTTP port</th><th>Version</th>
+        <thead><tr><th>Hostname</th><th>Node (broadcast address:HTTP port)</th><th class="num">TCP port</th><th class="num">HTTP port</th><th>Version</th>
           ${showTopology ? html`<th>Region</th><th>Zone</th>` : ''}${lookupds ? html`<th>Lookupd connections</th>` : ''}<th>Topics</th></tr></thead>
         <tbody>${nodes.map((n, i) => {
           const key = `${n.broadcast_address}:${n.http_port}`;
           const conns = (n.remote_addresses || []).length;
           return html`<tr data-node="${key}" class="${n.out_of_date ? 'row-warn' : ''}">
             <td>${n.hostname}</td>
-            <td><a href="${nodeLink(key)}" data-nav>${n.broadcast_address}</a></td>
+            <td><a href="${nodeLink(key)}" data-nav title="node ${key}">${key}</a></td>
             <td class="num">${n.tcp_port}</td>
             <td class="num">${n.http_port}</td>
             <td>${n.version} ${n.out_of_date ? badge('out of date', 'warn', 'Older than the newest nsqd in the cluster') : ''}</td>
