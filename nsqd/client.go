@@ -134,12 +134,15 @@ func (c *client) wake() {
 }
 
 // releaseInFlight lowers the in-flight count after FIN, REQ or a timeout
-// and wakes the pump once enough slots have opened for a useful batch.
+// and wakes the pump once enough slots have opened for a useful batch (an
+// eighth of RDY). Slots that open below that are filled at the pump's next
+// output-buffer tick, so a client with unbuffered output (timeout -1) is
+// woken for every slot.
 func (c *client) releaseInFlight(n int64) {
 	now := c.inFlightCount.Add(-n)
 	rdy := c.rdy.Load()
 	slack := rdy / 8
-	if slack < 1 {
+	if slack < 1 || c.outputTimeoutNs.Load() == 0 {
 		slack = 1
 	}
 	// wake when crossing from "fewer than slack free" to "slack free"

@@ -502,3 +502,30 @@ func TestIdleSubscriberDoesNotSwallowWakeup(t *testing.T) {
 		}
 	}
 }
+
+// TestSingleFreedSlotIsFilled: a consumer that holds most of its RDY and
+// finishes one message still gets the next queued one (at the latest at
+// its output-buffer tick), even though one slot is below the batch
+// threshold that wakes the delivery loop at once.
+func TestSingleFreedSlotIsFilled(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	sub := subscribe(t, n, "slot", "c", 16)
+	bodies := make([]string, 20)
+	for i := range bodies {
+		bodies[i] = fmt.Sprint(i)
+	}
+	p := dial(t, n)
+	p.cmd("MPUB slot", mpubBody(bodies...))
+	p.expectOK()
+	var first testMsg
+	for i := 0; i < 16; i++ {
+		m := sub.readMsg()
+		if i == 0 {
+			first = m
+		}
+	}
+	sub.cmd("FIN " + first.id)
+	if m := sub.readMsg(); m.body != "16" {
+		t.Fatalf("got %q", m.body)
+	}
+}

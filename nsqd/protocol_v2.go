@@ -738,9 +738,15 @@ func (p *protocolV2) pump(c *client) {
 				return
 			}
 		}
+		// tick only while something is buffered or in flight: an idle
+		// connection sleeps until woken
+		var tick <-chan time.Time
+		if pending || c.inFlightCount.Load() > 0 {
+			tick = flushC
+		}
 		select {
 		case <-c.wakeCh:
-		case <-flushC:
+		case <-tick:
 			if err := p.flush(c, &pending); err != nil {
 				c.closeConn()
 				return
