@@ -224,7 +224,14 @@ function confirmDialog({ title, body, ok }) {
   document.getElementById('confirm-ok').textContent = ok;
   dialog.returnValue = '';
   return new Promise((resolve) => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+    // the close event is queued: one from an earlier confirmation can
+    // arrive after this one opened, and must not answer it
+    const onClose = () => {
+      if (dialog.open) return;
+      dialog.removeEventListener('close', onClose);
+      resolve(dialog.returnValue === 'ok');
+    };
+    dialog.addEventListener('close', onClose);
     dialog.showModal();
     document.getElementById('confirm-cancel').focus();
   });
