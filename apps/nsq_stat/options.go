@@ -53,8 +53,11 @@ func parseArgs(argv []string, stderr io.Writer) (*options, error) {
 	return o, nil
 }
 
-// validate checks the flags in NSQ's order.
-func (o *options) validate() error {
+// ShowVersion reports whether --version was given.
+func (o *options) ShowVersion() bool { return o.showVersion }
+
+// Validate checks the flags in NSQ's order.
+func (o *options) Validate() error {
 	switch {
 	case o.topic == "" || o.channel == "":
 		return errors.New("--topic and --channel are required")

@@ -86,20 +86,9 @@ func fetch(ctx context.Context, c *httpapi.Client, o *options) (clientapp.Channe
 // run is nsq_stat: argv are the program name and flags; it returns the
 // exit status.
 func run(argv []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
-	o, err := parseArgs(argv, stderr)
-	if err != nil {
-		var exit clientapp.ErrExit
-		errors.As(err, &exit)
-		return exit.Code
-	}
-	if o.showVersion {
-		fmt.Fprintln(stdout, clientapp.VersionLine(appName))
-		return 0
-	}
-	logger := clientapp.NewLogger(stderr)
-	if err := o.validate(); err != nil {
-		logger.Print(err)
-		return 1
+	o, logger, code, ok := clientapp.Setup(appName, argv, stdout, stderr, parseArgs)
+	if !ok {
+		return code
 	}
 
 	// A signal ends the run at once, even in the middle of a poll.

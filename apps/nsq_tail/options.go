@@ -50,9 +50,12 @@ func parseArgs(argv []string, stderr io.Writer) (*options, error) {
 	return o, nil
 }
 
-// validate checks the flags in NSQ's order and fills in the defaults that
+// ShowVersion reports whether --version was given.
+func (o *options) ShowVersion() bool { return o.showVersion }
+
+// Validate checks the flags in NSQ's order and fills in the defaults that
 // depend on others (the random channel, the lowered max-in-flight).
-func (o *options) validate() error {
+func (o *options) Validate() error {
 	if o.channel == "" {
 		o.channel = fmt.Sprintf("tail%06d#ephemeral", rand.IntN(999999))
 	}

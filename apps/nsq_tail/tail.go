@@ -81,20 +81,9 @@ func (h *tailHandler) HandleMessage(m *nsq.Message) error {
 // run is nsq_tail: argv are the program name and flags; it returns the
 // exit status.
 func run(argv []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
-	o, err := parseArgs(argv, stderr)
-	if err != nil {
-		var exit clientapp.ErrExit
-		errors.As(err, &exit)
-		return exit.Code
-	}
-	if o.showVersion {
-		fmt.Fprintln(stdout, clientapp.VersionLine(appName))
-		return 0
-	}
-	logger := clientapp.NewLogger(stderr)
-	if err := o.validate(); err != nil {
-		logger.Print(err)
-		return 1
+	o, logger, code, ok := clientapp.Setup(appName, argv, stdout, stderr, parseArgs)
+	if !ok {
+		return code
 	}
 
 	ended := make(chan error, 1)

@@ -32,9 +32,9 @@ func TestValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = o.validate()
+			err = o.Validate()
 			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || err.Error() != c.wantErr) {
-				t.Fatalf("validate() = %v, want %q", err, c.wantErr)
+				t.Fatalf("Validate() = %v, want %q", err, c.wantErr)
 			}
 		})
 	}
@@ -46,7 +46,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if !regexp.MustCompile(`^tail\d{6}#ephemeral$`).MatchString(o.channel) {
@@ -73,7 +73,7 @@ func TestMaxInFlightLoweredToN(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := o.validate(); err != nil {
+			if err := o.Validate(); err != nil {
 				t.Fatal(err)
 			}
 			if o.consumer.MaxInFlight != c.want {

@@ -114,15 +114,15 @@ func TestValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = o.validate()
+			err = o.Validate()
 			if c.wantErr == "" {
 				if err != nil {
-					t.Fatalf("validate() = %v", err)
+					t.Fatalf("Validate() = %v", err)
 				}
 				return
 			}
 			if err == nil || !strings.HasPrefix(err.Error(), c.wantErr) {
-				t.Fatalf("validate() = %v, want %q", err, c.wantErr)
+				t.Fatalf("Validate() = %v, want %q", err, c.wantErr)
 			}
 		})
 	}
@@ -134,7 +134,7 @@ func TestConsumerOptsOverridden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if o.consumer.MaxInFlight != 17 || o.consumer.UserAgent != "nsq_to_file/1.3.0 go-nsq/1.1.0" {

@@ -108,9 +108,12 @@ func (o *options) needRev() bool {
 	return o.gzip || o.rotateSize > 0 || o.rotateInterval > 0 || o.workDir != o.outputDir
 }
 
-// validate checks the flags in NSQ's order and with its texts, then the
+// ShowVersion reports whether --version was given.
+func (o *options) ShowVersion() bool { return o.showVersion }
+
+// Validate checks the flags in NSQ's order and with its texts, then the
 // combinations on which NSQ misbehaves.
-func (o *options) validate() error {
+func (o *options) Validate() error {
 	if len(o.leftover) > 0 {
 		return fmt.Errorf("unknown arguments: %v", o.leftover)
 	}

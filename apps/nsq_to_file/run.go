@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -140,20 +139,9 @@ func (a *app) discover(ctx context.Context) error {
 // run is nsq_to_file: argv are the program name and flags; it returns the
 // exit status.
 func run(argv []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
-	o, err := parseArgs(argv, stderr)
-	if err != nil {
-		var exit clientapp.ErrExit
-		errors.As(err, &exit)
-		return exit.Code
-	}
-	if o.showVersion {
-		fmt.Fprintln(stdout, clientapp.VersionLine(appName))
-		return 0
-	}
-	stdLog := clientapp.NewLogger(stderr)
-	if err := o.validate(); err != nil {
-		stdLog.Print(err)
-		return 1
+	o, stdLog, code, ok := clientapp.Setup(appName, argv, stdout, stderr, parseArgs)
+	if !ok {
+		return code
 	}
 	hostname, short, err := clientapp.Hostname()
 	if err != nil {

@@ -84,8 +84,11 @@ func parseHeader(s string) (header, bool) {
 	return header{key: k, value: v}, true
 }
 
-// validate checks the flags in NSQ's order and with its texts.
-func (o *options) validate() error {
+// ShowVersion reports whether --version was given.
+func (o *options) ShowVersion() bool { return o.showVersion }
+
+// Validate checks the flags in NSQ's order and with its texts.
+func (o *options) Validate() error {
 	for _, h := range o.headerFlags {
 		parsed, ok := parseHeader(h)
 		if !ok {

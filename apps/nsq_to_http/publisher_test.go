@@ -45,9 +45,9 @@ func TestValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = o.validate()
+			err = o.Validate()
 			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || err.Error() != c.wantErr) {
-				t.Fatalf("validate() = %v, want %q", err, c.wantErr)
+				t.Fatalf("Validate() = %v, want %q", err, c.wantErr)
 			}
 		})
 	}
@@ -123,7 +123,7 @@ func testPublisher(tb testing.TB, args ...string) *publisher {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		tb.Fatal(err)
 	}
 	return newPublisher(o, log.New(io.Discard, "", 0))
@@ -248,7 +248,7 @@ func TestStatusLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer

@@ -34,9 +34,9 @@ func TestValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = o.validate()
+			err = o.Validate()
 			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || err.Error() != c.wantErr) {
-				t.Fatalf("validate() = %v, want %q", err, c.wantErr)
+				t.Fatalf("Validate() = %v, want %q", err, c.wantErr)
 			}
 			if c.wantErr != "" {
 				if code := run(append([]string{"nsq_to_nsq"}, c.args...), &stdout, &stderr, nil); code != 1 {
@@ -53,7 +53,7 @@ func TestFlagsAndIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if o.consumer.MaxAttempts != 3 || o.producer.MaxAttempts != 5 {

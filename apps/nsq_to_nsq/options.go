@@ -62,8 +62,11 @@ func parseArgs(argv []string, stderr io.Writer) (*options, error) {
 	return o, nil
 }
 
-// validate checks the flags in NSQ's order and with its texts.
-func (o *options) validate() error {
+// ShowVersion reports whether --version was given.
+func (o *options) ShowVersion() bool { return o.showVersion }
+
+// Validate checks the flags in NSQ's order and with its texts.
+func (o *options) Validate() error {
 	if len(o.topics) == 0 || o.channel == "" {
 		return errors.New("--topic and --channel are required")
 	}

@@ -40,8 +40,11 @@ func parseArgs(argv []string, stderr io.Writer) (*options, error) {
 	return o, nil
 }
 
-// validate checks the flags in NSQ's order.
-func (o *options) validate() error {
+// ShowVersion is false: to_nsq has no --version.
+func (o *options) ShowVersion() bool { return false }
+
+// Validate checks the flags in NSQ's order.
+func (o *options) Validate() error {
 	if o.topic == "" {
 		return errors.New("--topic required")
 	}

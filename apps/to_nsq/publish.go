@@ -92,16 +92,9 @@ func (p *publisher) publish(rec []byte) error {
 // run is to_nsq: argv are the program name and flags; it returns the exit
 // status.
 func run(argv []string, stdin io.Reader, stderr io.Writer, sigs <-chan os.Signal) int {
-	o, err := parseArgs(argv, stderr)
-	if err != nil {
-		var exit clientapp.ErrExit
-		errors.As(err, &exit)
-		return exit.Code
-	}
-	logger := clientapp.NewLogger(stderr)
-	if err := o.validate(); err != nil {
-		logger.Print(err)
-		return 1
+	o, logger, code, ok := clientapp.Setup(appName, argv, io.Discard, stderr, parseArgs)
+	if !ok {
+		return code
 	}
 
 	p := &publisher{topic: o.topic, sleep: time.Sleep}

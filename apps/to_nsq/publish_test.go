@@ -115,7 +115,7 @@ func TestFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if got := o.addresses(); !slices.Equal(got, []string{"a:1", "b:2"}) {

@@ -8,7 +8,8 @@
 //   - the address-source rule (exactly one of --nsqd-tcp-address and
 //     --lookupd-http-address) and connecting a consumer accordingly;
 //   - flag-set parsing with the exit codes of Go's flag package, the
-//     user_agent and --version strings;
+//     user_agent and --version strings, and Setup, the start of every
+//     app's run (parse, --version, logger, validate) with NSQ's exit codes;
 //   - HostPool, the destination picker of nsq_to_http and nsq_to_nsq
 //     (round-robin, hostpool and epsilon-greedy);
 //   - TimerMetrics, the rolling latency status line;
