@@ -263,13 +263,18 @@ func TestBrowserPagesAndActions(t *testing.T) {
 	t.Run("rate chart has points after messages flow", func(t *testing.T) {
 		b.tb = t
 		deadline := time.Now().Add(30 * time.Second)
+		// publish until the chart shows a rate and the front page flags
+		// the channels whose depth keeps growing
 		for i := 0; ; i++ {
 			c.publish(t, 1, "orders", 20)
-			if evalJS[bool](b, `(() => { const s = document.querySelector('svg[data-chart="cluster-rate"]'); return !!s && +s.dataset.nonzero > 0; })()`) {
+			if evalJS[bool](b, `(() => { const s = document.querySelector('svg[data-chart="cluster-rate"]');
+				return !!s && +s.dataset.nonzero > 0 &&
+					!!document.querySelector('tr[data-topic="orders"] a.chip-growing[data-channel="billing"]') &&
+					!!document.querySelector('[data-attention] li[data-growing="true"]'); })()`) {
 				break
 			}
 			if time.Now().After(deadline) || i > 300 {
-				t.Fatalf("rate chart never showed a non-zero point: %s", b.text(`section[data-page="topics"]`))
+				t.Fatalf("rate chart or growing flags never showed: %s", b.text(`section[data-page="topics"]`))
 			}
 			time.Sleep(100 * time.Millisecond) // pace the publishing while the page refreshes
 		}
