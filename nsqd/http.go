@@ -47,6 +47,7 @@ func newHTTPServer(n *NSQD, isTLS bool) *httpServer {
 	r.POST("/pub", v1(s.pub))
 	r.POST("/mpub", v1(s.mpub))
 	r.GET("/stats", v1(s.stats))
+	r.Handler("GET", "/metrics", newMetricsHandler(n)) // beyond NSQ: Prometheus exposition
 
 	r.POST("/topic/create", v1(s.topicCreate))
 	r.POST("/topic/delete", v1(s.topicDelete))
