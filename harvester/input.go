@@ -23,14 +23,19 @@ type found struct {
 // scanLoop scans at once, then every ScanFrequency, until ctx ends.
 func (h *Harvester) scanLoop(ctx context.Context) {
 	h.scan(ctx, true)
-	t := time.NewTicker(h.opts.ScanFrequency)
+	every(ctx, h.opts.ScanFrequency, func() { h.scan(ctx, false) })
+}
+
+// every calls f every d until ctx ends; f runs on the caller's goroutine.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			h.scan(ctx, false)
+			f()
 		}
 	}
 }

@@ -145,29 +145,11 @@ func (h *Harvester) pathOf(st *fileState) string {
 // RegistryFlush.
 func (h *Harvester) registrarLoop(ctx context.Context) {
 	defer h.wg.Done()
-	t := time.NewTicker(h.opts.RegistryFlush)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			h.persist(false)
-		}
-	}
+	every(ctx, h.opts.RegistryFlush, func() { h.persist(false) })
 }
 
 // statsLoop logs the counters every StatsInterval.
 func (h *Harvester) statsLoop(ctx context.Context) {
 	defer h.wg.Done()
-	t := time.NewTicker(h.opts.StatsInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			h.log.Logf(lg.INFO, "STATS: %s", h.Stats())
-		}
-	}
+	every(ctx, h.opts.StatsInterval, func() { h.log.Logf(lg.INFO, "STATS: %s", h.Stats()) })
 }

@@ -7,9 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dropin/nsq/bench/benchutil"
@@ -30,64 +27,50 @@ func main() {
 		deadline = flag.String("deadline", "", "deadline to start the benchmark run (UTC, YYYY-MM-DD HH:MM:SS)")
 	)
 	flag.Parse()
-	workers := runtime.GOMAXPROCS(0)
-	conns := make([]*benchutil.Conn, workers)
-	for i := range conns {
-		c, err := benchutil.Dial(*addr, map[string]any{"client_id": "reader", "hostname": "reader", "user_agent": "bench_reader/1.1.0"})
-		if err != nil {
-			benchutil.Fatal("connect: %s", err)
-		}
-		c.W.WriteString(fmt.Sprintf("SUB %s %s\n", *topic, *channel))
+	subscribe := func(c *benchutil.Conn) error {
+		fmt.Fprintf(c.W, "SUB %s %s\n", *topic, *channel)
 		c.W.Flush()
 		if _, _, err := c.ExpectResponse(); err != nil {
-			benchutil.Fatal("SUB: %s", err)
+			return fmt.Errorf("SUB: %w", err)
 		}
-		conns[i] = c
+		return nil
 	}
-	benchutil.WaitDeadline(*deadline)
-	var total atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for _, c := range conns {
-		wg.Add(1)
-		go func(c *benchutil.Conn) {
-			defer wg.Done()
-			c.SetReadDeadline(start.Add(*runfor))
-			fmt.Fprintf(c.W, "RDY %d\n", *rdy)
-			c.W.Flush()
-			var buf []byte
-			window := 0
-			fin := []byte("FIN 0123456789abcdef\n")
-			for {
-				typ, data, err := c.ReadFrame(buf)
-				if err != nil {
-					break // --runfor elapsed (read deadline) or closed
-				}
-				buf = data[:cap(data)]
-				switch typ {
-				case 0:
-					if string(data) == "_heartbeat_" {
-						c.W.WriteString("NOP\n")
-						c.W.Flush()
-					}
-					continue
-				case 1:
-					benchutil.Fatal("server error: %s", data)
-				}
-				copy(fin[4:20], data[10:26])
-				c.W.Write(fin)
-				total.Add(1)
-				window++
-				if window >= *rdy {
-					window = 0
-				}
-				if float64(window) > 0.75*float64(*rdy) {
+	conns := benchutil.DialPerCPU(*addr, map[string]any{"client_id": "reader", "hostname": "reader", "user_agent": "bench_reader/1.1.0"}, subscribe)
+	benchutil.Measure(conns, *deadline, *size, func(c *benchutil.Conn, start time.Time) int64 {
+		defer c.Close()
+		c.SetReadDeadline(start.Add(*runfor))
+		fmt.Fprintf(c.W, "RDY %d\n", *rdy)
+		c.W.Flush()
+		var msgs int64
+		var buf []byte
+		window := 0
+		fin := []byte("FIN 0123456789abcdef\n")
+		for {
+			typ, data, err := c.ReadFrame(buf)
+			if err != nil {
+				return msgs // --runfor elapsed (read deadline) or closed
+			}
+			buf = data[:cap(data)]
+			switch typ {
+			case 0:
+				if string(data) == "_heartbeat_" {
+					c.W.WriteString("NOP\n")
 					c.W.Flush()
 				}
+				continue
+			case 1:
+				benchutil.Fatal("server error: %s", data)
 			}
-			c.Close()
-		}(c)
-	}
-	wg.Wait()
-	benchutil.Report(time.Since(start), total.Load(), *size)
+			copy(fin[4:20], data[10:26])
+			c.W.Write(fin)
+			msgs++
+			window++
+			if window >= *rdy {
+				window = 0
+			}
+			if float64(window) > 0.75*float64(*rdy) {
+				c.W.Flush()
+			}
+		}
+	})
 }

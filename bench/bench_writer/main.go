@@ -6,9 +6,6 @@ import (
 	"encoding/binary"
 	"flag"
 	"log"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dropin/nsq/bench/benchutil"
@@ -31,39 +28,23 @@ func main() {
 		benchutil.Fatal("--size and --batch-size must be > 0")
 	}
 	body := mpubBody(*size, *batchSize)
-	workers := runtime.GOMAXPROCS(0)
-	conns := make([]*benchutil.Conn, workers)
-	for i := range conns {
-		c, err := benchutil.Dial(*addr, map[string]any{"client_id": "writer", "hostname": "writer", "user_agent": "bench_writer/1.1.0"})
-		if err != nil {
-			benchutil.Fatal("connect: %s", err)
-		}
-		conns[i] = c
-	}
-	benchutil.WaitDeadline(*deadline)
-	var total atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for _, c := range conns {
-		wg.Add(1)
-		go func(c *benchutil.Conn) {
-			defer wg.Done()
-			cmd := []byte("MPUB " + *topic + "\n")
-			for time.Since(start) < *runfor {
-				c.W.Write(cmd)
-				c.WriteBody(body)
-				if err := c.W.Flush(); err != nil {
-					benchutil.Fatal("write: %s", err)
-				}
-				if _, _, err := c.ExpectResponse(); err != nil {
-					benchutil.Fatal("MPUB: %s", err)
-				}
-				total.Add(int64(*batchSize))
+	conns := benchutil.DialPerCPU(*addr, map[string]any{"client_id": "writer", "hostname": "writer", "user_agent": "bench_writer/1.1.0"}, nil)
+	cmd := []byte("MPUB " + *topic + "\n")
+	benchutil.Measure(conns, *deadline, *size, func(c *benchutil.Conn, start time.Time) int64 {
+		var msgs int64
+		for time.Since(start) < *runfor {
+			c.W.Write(cmd)
+			c.WriteBody(body)
+			if err := c.W.Flush(); err != nil {
+				benchutil.Fatal("write: %s", err)
 			}
-		}(c)
-	}
-	wg.Wait()
-	benchutil.Report(time.Since(start), total.Load(), *size)
+			if _, _, err := c.ExpectResponse(); err != nil {
+				benchutil.Fatal("MPUB: %s", err)
+			}
+			msgs += int64(*batchSize)
+		}
+		return msgs
+	})
 }
 
 // mpubBody is one MPUB body of n zero-filled messages of size bytes.

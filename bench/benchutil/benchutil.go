@@ -1,5 +1,6 @@
 // Package benchutil holds what the bench tools share: a minimal V2
-// protocol connection, the start barrier and the result line.
+// protocol connection, one connection per CPU, the start barrier, the
+// timed run and the result line.
 package benchutil
 
 import (
@@ -11,6 +12,9 @@ import (
 	"log"
 	"net"
 	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -86,6 +90,46 @@ func (c *Conn) ExpectResponse() (int32, []byte, error) {
 		}
 		return typ, data, nil
 	}
+}
+
+// DialPerCPU opens one connection per CPU (GOMAXPROCS) to addr, each
+// sending an IDENTIFY with identify, and runs setup (if not nil) on each,
+// e.g. to subscribe. Any failure is fatal.
+func DialPerCPU(addr string, identify map[string]any, setup func(*Conn) error) []*Conn {
+	conns := make([]*Conn, runtime.GOMAXPROCS(0))
+	for i := range conns {
+		c, err := Dial(addr, identify)
+		if err != nil {
+			Fatal("connect: %s", err)
+		}
+		if setup != nil {
+			if err := setup(c); err != nil {
+				Fatal("%s", err)
+			}
+		}
+		conns[i] = c
+	}
+	return conns
+}
+
+// Measure waits for deadline (see WaitDeadline), then runs work on every
+// connection at once, each in its own goroutine, and when all return
+// prints with Report the time taken and the total of the message counts
+// they returned, at size bytes a message. work gets the common start time.
+func Measure(conns []*Conn, deadline string, size int, work func(c *Conn, start time.Time) (msgs int64)) {
+	WaitDeadline(deadline)
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			total.Add(work(c, start))
+		}()
+	}
+	wg.Wait()
+	Report(time.Since(start), total.Load(), size)
 }
 
 // WaitDeadline sleeps until a "YYYY-MM-DD HH:MM:SS" UTC start time.
