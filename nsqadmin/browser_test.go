@@ -470,6 +470,9 @@ func TestBrowserFaultsAndNonAdmin(t *testing.T) {
 	t.Run("one node down", func(t *testing.T) {
 		b.tb = t
 		down := startNSQD(t, "")
+		testutil.Eventually(t, 5*time.Second, func() bool {
+			return httpJSON(t, "GET", "http://"+down.RealHTTPAddr().String()+"/ping", nil) == 200
+		}, "nsqd up before it goes down")
 		a := startAdmin(t, func(o *Options) {
 			c.nsqdMode(o)
 			o.NSQDHTTPAddresses = append(o.NSQDHTTPAddresses, down.RealHTTPAddr().String())
