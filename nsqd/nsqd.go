@@ -187,39 +187,29 @@ func (n *NSQD) RealHTTPSAddr() net.Addr {
 // fails for a reason other than Exit.
 func (n *NSQD) Main() error {
 	errc := make(chan error, 3)
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
+	n.spawn(func() {
 		if err := n.acceptLoop(); err != nil {
 			errc <- err
 		}
-	}()
+	})
 	httpErrLog := func(f string, args ...any) { n.log.Logf(lg.ERROR, "HTTP: "+f, args...) }
 	for _, l := range []net.Listener{n.httpListener, n.httpsListener} {
 		if l == nil {
 			continue
 		}
 		srv := httpapi.NewServer(newHTTPServer(n, l == n.httpsListener), httpErrLog)
-		n.mu.Lock()
-		if n.exiting {
-			n.mu.Unlock()
-			break
-		}
-		n.httpServers = append(n.httpServers, srv)
-		n.mu.Unlock()
-		n.wg.Add(1)
-		go func(l net.Listener) {
-			defer n.wg.Done()
+		l := l
+		n.spawn(func() {
 			if err := httpapi.Serve(srv, l); err != nil {
 				errc <- err
 			}
-		}(l)
+		}, srv)
 	}
-	n.startLoop(n.queueScanLoop)
-	n.startLoop(n.lookup.loop)
-	n.startLoop(n.metadataLoop)
+	n.spawn(n.queueScanLoop)
+	n.spawn(n.lookup.loop)
+	n.spawn(n.metadataLoop)
 	if n.opts.StatsdAddress != "" {
-		n.startLoop(n.statsdLoop)
+		n.spawn(n.statsdLoop)
 	}
 	select {
 	case <-n.exitCh:
@@ -229,7 +219,15 @@ func (n *NSQD) Main() error {
 	}
 }
 
-func (n *NSQD) startLoop(f func()) {
+// spawn runs f on a goroutine that Exit waits for, unless Exit has begun;
+// srv, if given, is an HTTP server Exit must close.
+func (n *NSQD) spawn(f func(), srv ...*http.Server) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.exiting {
+		return
+	}
+	n.httpServers = append(n.httpServers, srv...)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -157,3 +157,18 @@ func TestDiskQueueFileNames(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+func TestExitRightAfterMain(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		n, err := New(testOptions(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- n.Main() }()
+		n.Exit()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
