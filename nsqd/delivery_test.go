@@ -530,3 +530,38 @@ func TestSingleFreedSlotIsFilled(t *testing.T) {
 		t.Fatalf("got %q", m.body)
 	}
 }
+
+func TestTopologyAwareExperiment(t *testing.T) {
+	opts := testOptions(t)
+	opts.TopologyZone, opts.TopologyRegion = "z1", "r1"
+	opts.Experiments = []string{"topology-aware-consumption"}
+	n := startNSQD(t, opts)
+	local := dial(t, n)
+	local.identify(map[string]any{"topology_zone": "z1", "topology_region": "r1"})
+	local.cmd("SUB topo c")
+	local.expectOK()
+	local.cmd("RDY 100")
+	remote := dial(t, n)
+	remote.identify(map[string]any{"topology_zone": "z9", "topology_region": "r1"})
+	remote.cmd("SUB topo c")
+	remote.expectOK()
+	remote.cmd("RDY 100")
+	eventually(t, func() bool { return channelStatsOf(t, n, "topo", "c").ClientCount == 2 }, "both subscribed")
+	publish(t, n, "topo", "1", "2", "3", "4", "5", "6")
+	eventually(t, func() bool { return channelStatsOf(t, n, "topo", "c").InFlightCount == 6 }, "all delivered")
+	cs := channelStatsOf(t, n, "topo", "c")
+	var localGot, remoteGot uint64
+	for _, cl := range cs.Clients {
+		if cl.TopologyZone == "z1" {
+			localGot = cl.MessageCount
+		} else {
+			remoteGot = cl.MessageCount
+		}
+	}
+	// zone-local deliveries are counted as such, the other zone's as
+	// region-local; nothing is "global"
+	if cs.ZoneLocalCount != localGot || cs.RegionLocalCount != remoteGot || cs.GlobalCount != 0 || localGot == 0 {
+		t.Fatalf("zone %d region %d global %d; local client got %d, remote %d",
+			cs.ZoneLocalCount, cs.RegionLocalCount, cs.GlobalCount, localGot, remoteGot)
+	}
+}
