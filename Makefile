@@ -18,6 +18,7 @@ unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 conformance: build
+	@test -x $(CONFORMANCE) || { echo "conformance harness not found at $(CONFORMANCE) (set CONFORMANCE=path/to/run.sh)"; exit 2; }
 	$(CONFORMANCE) $(BUILDDIR)/
 
 test: vet unit conformance
