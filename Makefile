@@ -3,7 +3,7 @@ GO       ?= go
 BUILDDIR ?= build
 CONFORMANCE ?= ../shared/conformance/run.sh
 
-.PHONY: all build test vet unit conformance run bench clean
+.PHONY: all build test vet unit conformance interop-deps run bench clean
 
 all: build
 
@@ -14,8 +14,16 @@ build:
 vet:
 	$(GO) vet ./...
 
-unit:
+unit: interop-deps
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# the nsqjs client used by integration/nsqjs_test.go (pinned in its package-lock.json)
+interop-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix integration/nsqjs --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "npm not found: the nsqjs interop test will be skipped"; \
+	fi
 
 conformance: build
 	@test -x $(CONFORMANCE) || { echo "conformance harness not found at $(CONFORMANCE) (set CONFORMANCE=path/to/run.sh)"; exit 2; }

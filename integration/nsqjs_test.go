@@ -1,0 +1,48 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNSQJSClient runs the nsqjs client (node, pinned in nsqjs/package.json,
+// installed by `make interop-deps`) against our nsqd and nsqlookupd.
+func TestNSQJSClient(t *testing.T) {
+	node, err := exec.LookPath("node")
+	modules := filepath.Join("nsqjs", "node_modules", "nsqjs")
+	if _, statErr := os.Stat(modules); err != nil || statErr != nil {
+		if os.Getenv("NSQ_REQUIRE_INTEROP") != "" {
+			t.Fatalf("node or nsqjs missing (node: %v, %s: %v); run `make interop-deps`", err, modules, statErr)
+		}
+		t.Skipf("node or nsqjs not installed (run `make interop-deps`); skipping")
+	}
+	lookupd := startProc(t, "lookupd", "nsqlookupd", "--log-level=warn")
+	nsqd := startNSQD(t, "nsqd", lookupd)
+	tcpPort := nsqd.tcp[strings.LastIndexByte(nsqd.tcp, ':')+1:]
+	httpPort := lookupd.http[strings.LastIndexByte(lookupd.http, ':')+1:]
+	for _, mode := range []string{"plain", "snappy", "deflate", "lookupd"} {
+		t.Run(mode, func(t *testing.T) {
+			cmd := exec.Command(node, "interop.js", tcpPort, httpPort, mode)
+			cmd.Dir = "nsqjs"
+			done := make(chan struct{})
+			var out []byte
+			go func() {
+				out, err = cmd.CombinedOutput()
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-time.After(60 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+			if err != nil || !strings.Contains(string(out), "OK "+mode) {
+				t.Fatalf("nsqjs %s: %v\n%s", mode, err, out)
+			}
+		})
+	}
+}
