@@ -48,6 +48,10 @@ func newFakeCluster(tb testing.TB) *fakeCluster {
 	l.set(func(l *fakeLookupd) {
 		l.topics["newt"] = map[string]bool{}
 		l.topics["keep"] = map[string]bool{"ch": true}
+		// the nodes' channels were REGISTERed: a real lookupd keeps those
+		// keys until they are deleted over HTTP, even after the nsqd
+		// deletes the channel first (admin actions call both at once)
+		l.topics["orders"] = map[string]bool{"billing": true, "audit": true}
 	})
 	return &fakeCluster{a: a, b: b, lookupd: l}
 }
