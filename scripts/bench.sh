@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput benchmark, like NSQ's bench.sh: start nsqd on loopback, run
-# bench_writer (PUB) then bench_reader (SUB) against it, and report the
-# broker's own CPU time per message from /proc.
+# bench_writer (PUB) then bench_reader (SUB) against it, then both at once,
+# and report the broker's own CPU time per message from /proc.
 #
 #   scripts/bench.sh [BUILD_DIR]     (RUNFOR=10s SIZE=200 MEMQ=1000000)
 set -eu
@@ -38,3 +38,17 @@ delivered=$((left - remaining))
 awk -v p="$published" -v d="$delivered" -v a=$((c1 - c0)) -v b=$((c2 - c1)) -v t="$tick" 'BEGIN {
     printf "nsqd CPU per message: publish %.2f us (%d msgs), deliver %.2f us (%d msgs)\n",
         a / t * 1e6 / p, p, (d > 0 ? b / t * 1e6 / d : 0), d }'
+
+# both at once: the steady state of a busy topic
+read -r before _ <<<"$(count)"
+c3=$(cpu)
+"$B/bench_reader" --nsqd-tcp-address="127.0.0.1:$PORT_TCP" --runfor="$RUNFOR" --size="$SIZE" >"$DATA/reader.out" 2>&1 &
+READER=$!
+echo -n "PUB+SUB: "; "$B/bench_writer" --nsqd-tcp-address="127.0.0.1:$PORT_TCP" --runfor="$RUNFOR" --size="$SIZE" 2>&1 | tail -1
+wait "$READER"
+echo -n "         "; tail -1 "$DATA/reader.out"
+c4=$(cpu)
+read -r after left <<<"$(count)"
+awk -v n=$((after - before)) -v l="$left" -v c=$((c4 - c3)) -v t="$tick" 'BEGIN {
+    printf "nsqd CPU per message published and delivered: %.2f us (%d msgs, %d left queued or in flight)\n",
+        c / t * 1e6 / n, n, l }'
