@@ -5,15 +5,12 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
-	"log"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/dropin/nsq/internal/cfg"
-	"github.com/dropin/nsq/internal/version"
+	"github.com/dropin/nsq/internal/daemonapp"
+	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/nsqadmin"
 )
 
@@ -62,82 +59,34 @@ func flagSet(opts *nsqadmin.Options) *flag.FlagSet {
 	return fs
 }
 
+func app(opts *nsqadmin.Options) daemonapp.App {
+	return daemonapp.App{
+		Name:      "nsqadmin",
+		FlagSet:   flagSet(opts),
+		Options:   opts,
+		LogPrefix: func() string { return opts.LogPrefix },
+		Start: func(logger lg.Logger) (daemonapp.Daemon, error) {
+			opts.Logger = logger
+			return nsqadmin.New(opts)
+		},
+	}
+}
+
 // parse maps the command line and the config file onto Options. When
 // done is true the process should exit with code instead of running
 // (--version, --help, a bad flag or config file).
 func parse(args []string, stdout, stderr io.Writer) (opts *nsqadmin.Options, code int, done bool) {
 	opts = nsqadmin.NewOptions()
-	fs := flagSet(opts)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil, 0, true
-		}
-		return nil, 2, true
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "nsqadmin: unexpected argument %q\n", fs.Arg(0))
-		return nil, 2, true
-	}
-	if fs.Lookup("version").Value.String() == "true" {
-		fmt.Fprintln(stdout, version.String("nsqadmin"))
-		return nil, 0, true
-	}
-	file, err := cfg.LoadFile(fs.Lookup("config").Value.String())
-	if err != nil {
-		fatal(stderr, opts.LogPrefix, "%s", err)
-		return nil, 1, true
-	}
-	if err := cfg.Resolve(opts, fs, file); err != nil {
-		fatal(stderr, opts.LogPrefix, "%s", err)
-		return nil, 1, true
-	}
-	return opts, 0, false
-}
-
-func newLogger(w io.Writer, prefix string) *log.Logger {
-	return log.New(w, prefix, log.Ldate|log.Ltime|log.Lmicroseconds)
-}
-
-// fatal writes NSQ's "<prefix><time> FATAL: <message>" line.
-func fatal(w io.Writer, prefix, format string, args ...any) {
-	newLogger(w, prefix).Output(2, "FATAL: "+fmt.Sprintf(format, args...))
+	code, done = app(opts).Parse(args, stdout, stderr)
+	return opts, code, done
 }
 
 // run starts nsqadmin from args and blocks until a signal arrives or it
 // fails; it returns the process exit status.
 func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
-	opts, code, done := parse(args, stdout, stderr)
-	if done {
-		return code
-	}
-	opts.Logger = newLogger(stderr, opts.LogPrefix)
-	n, err := nsqadmin.New(opts)
-	if err != nil {
-		fatal(stderr, opts.LogPrefix, "failed to instantiate nsqadmin - %s", err)
-		return 1
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- n.Main() }()
-	select {
-	case <-signals:
-		n.Exit()
-		if err := <-errc; err != nil {
-			fatal(stderr, opts.LogPrefix, "%s", err)
-			return 1
-		}
-	case err := <-errc:
-		n.Exit()
-		if err != nil {
-			fatal(stderr, opts.LogPrefix, "%s", err)
-			return 1
-		}
-	}
-	return 0
+	return app(nsqadmin.NewOptions()).Run(args, stdout, stderr, signals)
 }
 
 func main() {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, signals))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, daemonapp.Signals()))
 }

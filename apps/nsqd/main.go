@@ -4,16 +4,13 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
+	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/dropin/nsq/internal/cfg"
+	"github.com/dropin/nsq/internal/daemonapp"
 	"github.com/dropin/nsq/internal/lg"
-	"github.com/dropin/nsq/internal/version"
 	"github.com/dropin/nsq/nsqd"
 )
 
@@ -103,49 +100,20 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 }
 
 func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, daemonapp.Signals()))
+}
+
+// run is the whole program; it returns the exit status.
+func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
 	opts := nsqd.NewOptions()
-	fs := flagSet(opts)
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		// the flag package has printed the error naming the flag, and usage
-		os.Exit(1)
-	}
-
-	if fs.Lookup("version").Value.String() == "true" {
-		fmt.Println(version.String("nsqd"))
-		os.Exit(0)
-	}
-	logger := lg.NewStderr(opts.LogPrefix)
-	fatal := func(format string, args ...any) {
-		logger.Output(2, "FATAL: "+fmt.Sprintf(format, args...))
-		os.Exit(1)
-	}
-	file, err := cfg.LoadFile(fs.Lookup("config").Value.String())
-	if err != nil {
-		fatal("%s", err)
-	}
-	if err := cfg.Resolve(opts, fs, file); err != nil {
-		fatal("%s", err)
-	}
-	opts.Logger = lg.NewStderr(opts.LogPrefix)
-	n, err := nsqd.New(opts)
-	if err != nil {
-		fatal("failed to instantiate nsqd - %s", err)
-	}
-
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- n.Main() }()
-	select {
-	case <-signals:
-		n.Exit()
-	case err := <-done:
-		n.Exit()
-		if err != nil {
-			fatal("%s", err)
-		}
-	}
+	return daemonapp.App{
+		Name:      "nsqd",
+		FlagSet:   flagSet(opts),
+		Options:   opts,
+		LogPrefix: func() string { return opts.LogPrefix },
+		Start: func(logger lg.Logger) (daemonapp.Daemon, error) {
+			opts.Logger = logger
+			return nsqd.New(opts)
+		},
+	}.Run(args, stdout, stderr, signals)
 }

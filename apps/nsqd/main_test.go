@@ -111,18 +111,18 @@ func (d *daemon) stop(t *testing.T) {
 	}
 }
 
-func run(args ...string) (int, string) {
+func runBinary(args ...string) (int, string) {
 	cmd := exec.Command(binPath, args...)
 	out, _ := cmd.CombinedOutput()
 	return cmd.ProcessState.ExitCode(), string(out)
 }
 
 func TestVersionAndHelp(t *testing.T) {
-	code, out := run("--version")
+	code, out := runBinary("--version")
 	if code != 0 || !strings.HasPrefix(out, "nsqd v1.3.0 (built w/go") {
 		t.Fatalf("--version: %d %q", code, out)
 	}
-	code, out = run("--help")
+	code, out = runBinary("--help")
 	if code != 0 || !strings.Contains(out, "-mem-queue-size") || !strings.Contains(out, "-lookupd-tcp-address") {
 		t.Fatalf("--help: %d %q", code, out)
 	}
@@ -150,7 +150,7 @@ func TestBadValues(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			args := append([]string{"--data-path=" + dir, "--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0", "--https-address="}, tc.args...)
-			code, out := run(args...)
+			code, out := runBinary(args...)
 			if code != 1 || !strings.Contains(out, tc.want) {
 				t.Fatalf("exit %d, output %q; want exit 1 mentioning %q", code, out, tc.want)
 			}

@@ -4,17 +4,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"log"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/dropin/nsq/internal/cfg"
-	"github.com/dropin/nsq/internal/version"
+	"github.com/dropin/nsq/internal/daemonapp"
+	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/nsqlookupd"
 )
 
@@ -42,64 +37,21 @@ func flagSet(opts *nsqlookupd.Options) *flag.FlagSet {
 }
 
 func main() {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, signals))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, daemonapp.Signals()))
 }
 
 // run is the whole program; it returns the exit status.
 func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
-	fatal := func(format string, a ...any) int {
-		l := log.New(stderr, fatalPrefix, log.Ldate|log.Ltime|log.Lmicroseconds)
-		l.Printf("FATAL: "+format, a...)
-		return 1
-	}
-
 	opts := nsqlookupd.NewOptions()
-	fs := flagSet(opts)
-	fs.SetOutput(io.Discard) // errors are reported as FATAL lines below
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "Usage of nsqlookupd:")
-			fs.PrintDefaults()
-			return 0
-		}
-		return fatal("%s", err)
-	}
-	if fs.NArg() > 0 {
-		return fatal("unexpected argument %q (flags start with -)", fs.Arg(0))
-	}
-	if fs.Lookup("version").Value.String() == "true" {
-		fmt.Fprintln(stdout, version.String("nsqlookupd"))
-		return 0
-	}
-
-	file, err := cfg.LoadFile(fs.Lookup("config").Value.String())
-	if err != nil {
-		return fatal("%s", err)
-	}
-	if err := cfg.Resolve(opts, fs, file); err != nil {
-		return fatal("%s", err)
-	}
-	opts.Logger = log.New(stderr, opts.LogPrefix, log.Ldate|log.Ltime|log.Lmicroseconds)
-
-	n, err := nsqlookupd.New(opts)
-	if err != nil {
-		return fatal("failed to instantiate nsqlookupd - %s", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Main() }()
-	select {
-	case <-signals:
-		n.Exit()
-		<-done
-		return 0
-	case err := <-done:
-		n.Exit()
-		if err != nil {
-			return fatal("%s", err)
-		}
-		return 0
-	}
+	return daemonapp.App{
+		Name:    "nsqlookupd",
+		FlagSet: flagSet(opts),
+		Options: opts,
+		// start-up failures carry the default prefix, whatever --log-prefix says
+		LogPrefix: func() string { return fatalPrefix },
+		Start: func(logger lg.Logger) (daemonapp.Daemon, error) {
+			opts.Logger = daemonapp.NewLogger(stderr, opts.LogPrefix)
+			return nsqlookupd.New(opts)
+		},
+	}.Run(args, stdout, stderr, signals)
 }
