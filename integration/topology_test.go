@@ -42,24 +42,7 @@ type proc struct {
 	name      string
 	cmd       *exec.Cmd
 	tcp, http string
-	log       *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log       *testutil.Buffer
 }
 
 func freeAddrs(t *testing.T, n int) []string {
@@ -83,7 +66,7 @@ func freeAddrs(t *testing.T, n int) []string {
 func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
 	addrs := freeAddrs(t, 2)
-	p := &proc{name: name, tcp: addrs[0], http: addrs[1], log: &syncBuffer{}}
+	p := &proc{name: name, tcp: addrs[0], http: addrs[1], log: &testutil.Buffer{}}
 	args = append([]string{"--tcp-address=" + p.tcp, "--http-address=" + p.http, "--broadcast-address=127.0.0.1"}, args...)
 	p.cmd = exec.Command(filepath.Join(binDir, bin), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log

@@ -50,8 +50,8 @@ func TestStatNSQDProcess(t *testing.T) {
 		s, _ := apptest.ChannelStats(t, httpAddr, "st", "c")
 		return s.InFlightCount == 0 && s.ClientCount == 0
 	}, "consumer still attached")
-	bin := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_stat")
-	p := apptest.Start(t, bin, nil, "--topic=st", "--channel=c", "--nsqd-http-address="+httpAddr,
+	bin := testutil.Build(t, "github.com/dropin/nsq/apps/nsq_stat")
+	p := testutil.StartProc(t, bin, nil, "--topic=st", "--channel=c", "--nsqd-http-address="+httpAddr,
 		"--interval=50ms", "--count=3")
 	if code := p.Wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, p.Stderr.String())
@@ -59,7 +59,7 @@ func TestStatNSQDProcess(t *testing.T) {
 	checkTable(t, p.Stdout.String(), 3)
 
 	// Without --count it runs until a signal; SIGHUP ends it too.
-	p = apptest.Start(t, bin, nil, "--topic=st", "--channel=c", "--nsqd-http-address="+httpAddr, "--interval=50ms")
+	p = testutil.StartProc(t, bin, nil, "--topic=st", "--channel=c", "--nsqd-http-address="+httpAddr, "--interval=50ms")
 	testutil.Eventually(t, 10*time.Second, func() bool { return strings.Count(p.Stdout.String(), "\n") >= 3 }, "no rows")
 	p.Signal(t, syscall.SIGHUP)
 	if code := p.Wait(t, 10*time.Second); code != 0 {
@@ -108,7 +108,7 @@ func TestStatRates(t *testing.T) {
 	apptest.Consume(t, tcpAddr, "rate", "c", 1, 10*time.Second)
 	// Publish between polls: the second row must show the increase in
 	// msgs and depth whatever the timing, and ingress = delta / interval.
-	var stdout, stderr apptest.Buffer
+	var stdout, stderr testutil.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run([]string{"nsq_stat", "--topic=rate", "--channel=c", "--nsqd-http-address=" + httpAddr,

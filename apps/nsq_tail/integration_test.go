@@ -16,7 +16,7 @@ import (
 
 func TestTailNPerTopicInProcess(t *testing.T) {
 	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
-	var stdout, stderr apptest.Buffer
+	var stdout, stderr testutil.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run([]string{"nsq_tail", "--topic=tail_a", "--channel=keep", "--nsqd-tcp-address=" + tcpAddr,
@@ -46,12 +46,12 @@ func TestTailNPerTopicInProcess(t *testing.T) {
 
 func TestTailProcessDrainsOnSignal(t *testing.T) {
 	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
-	bin := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_tail")
+	bin := testutil.Build(t, "github.com/dropin/nsq/apps/nsq_tail")
 
-	if p := apptest.Start(t, bin, nil, "--version"); p.Wait(t, 10*time.Second) != 0 || p.Stdout.String() != "nsq_tail v1.3.0\n" {
+	if p := testutil.StartProc(t, bin, nil, "--version"); p.Wait(t, 10*time.Second) != 0 || p.Stdout.String() != "nsq_tail v1.3.0\n" {
 		t.Fatalf("--version: %q", p.Stdout.String())
 	}
-	if p := apptest.Start(t, bin, nil, "--topic=x"); p.Wait(t, 10*time.Second) != 1 ||
+	if p := testutil.StartProc(t, bin, nil, "--topic=x"); p.Wait(t, 10*time.Second) != 1 ||
 		!strings.HasSuffix(p.Stderr.String(), " --nsqd-tcp-address or --lookupd-http-address required\n") {
 		t.Fatalf("missing address: %q", p.Stderr.String())
 	}
@@ -59,7 +59,7 @@ func TestTailProcessDrainsOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			t1, t2 := "tail_p1_"+fmt.Sprint(int(sig)), "tail_p2_"+fmt.Sprint(int(sig))
-			p := apptest.Start(t, bin, nil, "--topic="+t1, "--topic="+t2, "--nsqd-tcp-address="+tcpAddr)
+			p := testutil.StartProc(t, bin, nil, "--topic="+t1, "--topic="+t2, "--nsqd-tcp-address="+tcpAddr)
 			var channel string
 			testutil.Eventually(t, 10*time.Second, func() bool {
 				for _, line := range strings.Split(p.Stderr.String(), "\n") {
@@ -98,7 +98,7 @@ func TestTailProcessDrainsOnSignal(t *testing.T) {
 
 func TestTailUserAgentSeenByNSQD(t *testing.T) {
 	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
-	var stdout, stderr apptest.Buffer
+	var stdout, stderr testutil.Buffer
 	sigs := make(chan os.Signal, 1)
 	done := make(chan int, 1)
 	go func() {

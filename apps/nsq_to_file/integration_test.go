@@ -26,7 +26,7 @@ const drainTimeout = 20 * time.Second
 type inProcess struct {
 	sigs   chan os.Signal
 	done   chan int
-	stderr apptest.Buffer
+	stderr testutil.Buffer
 }
 
 func startInProcess(tb testing.TB, args ...string) *inProcess {
@@ -130,8 +130,8 @@ func joinLines(bodies [][]byte) string {
 // nsq_to_file binaries and expects the identical text in the file.
 func TestRoundTripToNSQToFile(t *testing.T) {
 	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
-	toNSQ := apptest.Build(t, "github.com/dropin/nsq/apps/to_nsq")
-	toFile := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_to_file")
+	toNSQ := testutil.Build(t, "github.com/dropin/nsq/apps/to_nsq")
+	toFile := testutil.Build(t, "github.com/dropin/nsq/apps/nsq_to_file")
 	out := t.TempDir()
 
 	var input strings.Builder
@@ -140,11 +140,11 @@ func TestRoundTripToNSQToFile(t *testing.T) {
 		fmt.Fprintf(&input, "line %05d %s héllo\t%s\n", i, strings.Repeat("x", i%97), `{"k":"v"}`)
 	}
 
-	p := apptest.Start(t, toFile, nil, "--topic=rt", "--channel=arch", "--nsqd-tcp-address="+tcpAddr,
+	p := testutil.StartProc(t, toFile, nil, "--topic=rt", "--channel=arch", "--nsqd-tcp-address="+tcpAddr,
 		"--output-dir="+out, "--sync-interval=200ms", "--filename-format=<TOPIC>.log")
 	waitSubscribed(t, httpAddr, "rt", "arch")
 
-	pub := apptest.Start(t, toNSQ, strings.NewReader(input.String()), "--topic=rt", "--nsqd-tcp-address="+tcpAddr)
+	pub := testutil.StartProc(t, toNSQ, strings.NewReader(input.String()), "--topic=rt", "--nsqd-tcp-address="+tcpAddr)
 	if code := pub.Wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("to_nsq exit %d: %s", code, pub.Stderr.String())
 	}
@@ -256,15 +256,15 @@ func TestRotateByIntervalGzip(t *testing.T) {
 
 func TestSighupClosesFileProcess(t *testing.T) {
 	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
-	bin := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_to_file")
+	bin := testutil.Build(t, "github.com/dropin/nsq/apps/nsq_to_file")
 	out, work := t.TempDir(), t.TempDir()
 
-	if p := apptest.Start(t, bin, nil, "--topic=t", "--nsqd-tcp-address="+tcpAddr, "stray"); p.Wait(t, 10*time.Second) != 1 ||
+	if p := testutil.StartProc(t, bin, nil, "--topic=t", "--nsqd-tcp-address="+tcpAddr, "stray"); p.Wait(t, 10*time.Second) != 1 ||
 		!strings.HasSuffix(p.Stderr.String(), " unknown arguments: [stray]\n") {
 		t.Fatalf("leftover argument: %q", p.Stderr.String())
 	}
 
-	p := apptest.Start(t, bin, nil, "--topic=hup", "--nsqd-tcp-address="+tcpAddr, "--output-dir="+out, "--work-dir="+work,
+	p := testutil.StartProc(t, bin, nil, "--topic=hup", "--nsqd-tcp-address="+tcpAddr, "--output-dir="+out, "--work-dir="+work,
 		"--log-level=debug", "--sync-interval=100ms", "--filename-format=<TOPIC><REV>.log")
 	waitSubscribed(t, httpAddr, "hup", "nsq_to_file")
 	apptest.Publish(t, tcpAddr, "hup", apptest.Lines("a", 10)...)

@@ -58,16 +58,16 @@ func (s *sink) received() []string {
 func TestPostEveryMessageProcess(t *testing.T) {
 	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	a, b := newSink(t, 0), newSink(t, 0)
-	bin := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_to_http")
+	bin := testutil.Build(t, "github.com/dropin/nsq/apps/nsq_to_http")
 
-	if p := apptest.Start(t, bin, nil, "--topic=t", "--nsqd-tcp-address="+tcpAddr); p.Wait(t, 10*time.Second) != 1 ||
+	if p := testutil.StartProc(t, bin, nil, "--topic=t", "--nsqd-tcp-address="+tcpAddr); p.Wait(t, 10*time.Second) != 1 ||
 		!strings.HasSuffix(p.Stderr.String(), " --get or --post required\n") {
 		t.Fatalf("missing --post: %q", p.Stderr.String())
 	}
 
 	const n = 500
 	want := apptest.Lines("body ", n)
-	p := apptest.Start(t, bin, nil, "--topic=post", "--nsqd-tcp-address="+tcpAddr,
+	p := testutil.StartProc(t, bin, nil, "--topic=post", "--nsqd-tcp-address="+tcpAddr,
 		"--post="+a.server.URL+"/a", "--post="+b.server.URL+"/b", "--content-type=text/plain", "-n=10")
 	testutil.Eventually(t, 10*time.Second, func() bool {
 		return len(apptest.ClientUserAgents(t, httpAddr, "post", "nsq_to_http")) == 1
@@ -101,7 +101,7 @@ func TestPostEveryMessageProcess(t *testing.T) {
 func TestGetRetriesFailures(t *testing.T) {
 	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
 	s := newSink(t, 3)
-	var stderr apptest.Buffer
+	var stderr testutil.Buffer
 	sigs := make(chan os.Signal, 1)
 	done := make(chan int, 1)
 	go func() {

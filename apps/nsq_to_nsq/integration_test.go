@@ -30,11 +30,11 @@ func messageCount(tb testing.TB, httpAddr, topic, channel string) int64 {
 
 // startInProcess runs nsq_to_nsq's run in a goroutine; the returned stop
 // sends SIGTERM and returns the exit status.
-func startInProcess(tb testing.TB, stderr *apptest.Buffer, args ...string) (stop func() int) {
+func startInProcess(tb testing.TB, stderr *testutil.Buffer, args ...string) (stop func() int) {
 	tb.Helper()
 	sigs := make(chan os.Signal, 1)
 	done := make(chan int, 1)
-	go func() { done <- run(append([]string{"nsq_to_nsq"}, args...), &apptest.Buffer{}, stderr, sigs) }()
+	go func() { done <- run(append([]string{"nsq_to_nsq"}, args...), &testutil.Buffer{}, stderr, sigs) }()
 	stopped := false
 	stop = func() int {
 		if !stopped {
@@ -61,9 +61,9 @@ func TestCopyEveryMessageRoundRobinProcess(t *testing.T) {
 	srcTCP, srcHTTP := nsqdtest.Addrs(nsqdtest.Start(t))
 	dst1TCP, dst1HTTP := nsqdtest.Addrs(nsqdtest.Start(t))
 	dst2TCP, dst2HTTP := nsqdtest.Addrs(nsqdtest.Start(t))
-	bin := apptest.Build(t, "github.com/dropin/nsq/apps/nsq_to_nsq")
+	bin := testutil.Build(t, "github.com/dropin/nsq/apps/nsq_to_nsq")
 
-	if p := apptest.Start(t, bin, nil, "--topic=t", "--nsqd-tcp-address="+srcTCP); p.Wait(t, 10*time.Second) != 1 ||
+	if p := testutil.StartProc(t, bin, nil, "--topic=t", "--nsqd-tcp-address="+srcTCP); p.Wait(t, 10*time.Second) != 1 ||
 		!strings.HasSuffix(p.Stderr.String(), " --destination-nsqd-tcp-address required\n") {
 		t.Fatalf("missing destination: %q", p.Stderr.String())
 	}
@@ -75,7 +75,7 @@ func TestCopyEveryMessageRoundRobinProcess(t *testing.T) {
 		apptest.Publish(t, addr, "copy", []byte("seed"))
 		apptest.Consume(t, addr, "copy", "check", 1, 10*time.Second)
 	}
-	p := apptest.Start(t, bin, nil, "--topic=copy", "--nsqd-tcp-address="+srcTCP,
+	p := testutil.StartProc(t, bin, nil, "--topic=copy", "--nsqd-tcp-address="+srcTCP,
 		"--destination-nsqd-tcp-address="+dst1TCP, "--destination-nsqd-tcp-address="+dst2TCP, "--mode=round-robin",
 		"--status-every=100")
 	testutil.Eventually(t, 30*time.Second, func() bool {
@@ -124,7 +124,7 @@ func TestLookupdSourceWhitelistAndDestinationTopic(t *testing.T) {
 	apptest.Publish(t, dstTCP, "filtered", []byte(`seed`))
 	apptest.Consume(t, dstTCP, "filtered", "out", 1, 10*time.Second)
 
-	var stderr apptest.Buffer
+	var stderr testutil.Buffer
 	stop := startInProcess(t, &stderr, "--topic=js", "--lookupd-http-address="+lookupHTTP,
 		"--destination-nsqd-tcp-address="+dstTCP, "--destination-topic=filtered",
 		"--require-json-field=k", "--require-json-value=5", "--whitelist-json-field=k", "--whitelist-json-field=n",
@@ -156,7 +156,7 @@ func TestHostpoolAvoidsDeadDestination(t *testing.T) {
 	apptest.Publish(t, srcTCP, "hp", apptest.Lines("h", n)...)
 	apptest.Publish(t, dstTCP, "hp", []byte("seed"))
 	apptest.Consume(t, dstTCP, "hp", "out", 1, 10*time.Second)
-	var stderr apptest.Buffer
+	var stderr testutil.Buffer
 	stop := startInProcess(t, &stderr, "--topic=hp", "--nsqd-tcp-address="+srcTCP,
 		"--destination-nsqd-tcp-address=127.0.0.1:1", "--destination-nsqd-tcp-address="+dstTCP,
 		"--consumer-opt=default_requeue_delay,0s", "--consumer-opt=max_backoff_duration,0")

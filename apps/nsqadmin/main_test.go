@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,24 +18,6 @@ import (
 	"github.com/dropin/nsq/internal/testutil"
 	"github.com/dropin/nsq/nsqadmin"
 )
-
-// syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func mustParse(t *testing.T, args ...string) *nsqadmin.Options {
 	t.Helper()
@@ -218,7 +199,7 @@ func busyAddr(t *testing.T) string {
 
 func TestRunUntilSignal(t *testing.T) {
 	var out bytes.Buffer
-	errOut := &syncBuffer{}
+	errOut := &testutil.Buffer{}
 	signals := make(chan os.Signal, 1)
 	done := make(chan int, 1)
 	go func() {

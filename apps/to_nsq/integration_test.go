@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dropin/nsq/internal/clientapp/apptest"
+	"github.com/dropin/nsq/internal/testutil"
 	"github.com/dropin/nsq/nsqd/nsqdtest"
 )
 
@@ -23,8 +24,8 @@ func strs(bs [][]byte) []string {
 func TestFanOutToEveryNSQDProcess(t *testing.T) {
 	tcp1, http1 := nsqdtest.Addrs(nsqdtest.Start(t))
 	tcp2, http2 := nsqdtest.Addrs(nsqdtest.Start(t))
-	bin := apptest.Build(t, "github.com/dropin/nsq/apps/to_nsq")
-	p := apptest.Start(t, bin, strings.NewReader("a\nb\n\nlast-no-newline"),
+	bin := testutil.Build(t, "github.com/dropin/nsq/apps/to_nsq")
+	p := testutil.StartProc(t, bin, strings.NewReader("a\nb\n\nlast-no-newline"),
 		"--topic=fan", "--nsqd-tcp-address="+tcp1, "--nsqd-tcp-address="+tcp2, "--nsqd-tcp-address="+tcp1)
 	if code := p.Wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, p.Stderr.String())
@@ -42,14 +43,14 @@ func TestFanOutToEveryNSQDProcess(t *testing.T) {
 			t.Fatalf("%s: %d messages, want 3", addr, s.MessageCount)
 		}
 	}
-	if code := apptest.Start(t, bin, nil, "--version").Wait(t, 10*time.Second); code != 2 {
+	if code := testutil.StartProc(t, bin, nil, "--version").Wait(t, 10*time.Second); code != 2 {
 		t.Fatalf("--version exit %d, want 2 (to_nsq has none)", code)
 	}
 }
 
 func TestDelimiterAndRateInProcess(t *testing.T) {
 	tcpAddr, httpAddr := nsqdtest.Addrs(nsqdtest.Start(t))
-	var stderr apptest.Buffer
+	var stderr testutil.Buffer
 	code := run([]string{"to_nsq", "--topic=delim", "--nsqd-tcp-address=" + tcpAddr, "--delimiter=,", "--rate=1000",
 		"--producer-opt=snappy"}, strings.NewReader("x,y,,z"), &stderr, nil)
 	if code != 0 {
@@ -68,14 +69,14 @@ func TestDelimiterAndRateInProcess(t *testing.T) {
 
 func TestPublishErrorIsFatal(t *testing.T) {
 	tcpAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
-	var stderr apptest.Buffer
+	var stderr testutil.Buffer
 	// The topic name is only checked by nsqd.
 	code := run([]string{"to_nsq", "--topic=bad!topic", "--nsqd-tcp-address=" + tcpAddr},
 		strings.NewReader("a\n"), &stderr, nil)
 	if code != 1 || !strings.Contains(stderr.String(), "E_BAD_TOPIC") {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	var stderr2 apptest.Buffer // go-nsq may still log into the first one
+	var stderr2 testutil.Buffer // go-nsq may still log into the first one
 	code = run([]string{"to_nsq", "--topic=t", "--nsqd-tcp-address=127.0.0.1:1"}, strings.NewReader("a\n"), &stderr2, nil)
 	if code != 1 || !strings.Contains(stderr2.String(), "failed to publish") {
 		t.Fatalf("nsqd down: exit %d: %s", code, stderr2.String())
@@ -84,14 +85,14 @@ func TestPublishErrorIsFatal(t *testing.T) {
 
 func TestSignalStopsWhileReadingProcess(t *testing.T) {
 	tcpAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
-	bin := apptest.Build(t, "github.com/dropin/nsq/apps/to_nsq")
+	bin := testutil.Build(t, "github.com/dropin/nsq/apps/to_nsq")
 	// A real pipe that stays open: stdin never reaches EOF.
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	p := apptest.Start(t, bin, r, "--topic=sig", "--nsqd-tcp-address="+tcpAddr)
+	p := testutil.StartProc(t, bin, r, "--topic=sig", "--nsqd-tcp-address="+tcpAddr)
 	r.Close()
 	if _, err := w.Write([]byte("one\n")); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,6 @@
 // Package testutil holds helpers shared by the tests of every package:
-// a logger that writes to the test log and polling with a deadline.
+// a logger that writes to the test log, polling with a deadline, and
+// building and running a program as a child process.
 package testutil
 
 import (

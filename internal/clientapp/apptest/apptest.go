@@ -4,16 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/url"
 	"os"
-	"os/exec"
-	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,113 +17,6 @@ import (
 	"github.com/dropin/nsq/internal/clientapp"
 	"github.com/dropin/nsq/internal/httpapi"
 )
-
-// Build compiles the main package pkg (an import path) into a temporary
-// directory and returns the binary's path.
-func Build(tb testing.TB, pkg string) string {
-	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), path.Base(pkg))
-	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("go build %s: %v\n%s", pkg, err, out)
-	}
-	return bin
-}
-
-// Buffer is an io.Writer safe for concurrent use whose contents can be
-// read while it is written.
-type Buffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Proc is an app running as a child process.
-type Proc struct {
-	cmd    *exec.Cmd
-	Stdout Buffer
-	Stderr Buffer
-	done   chan struct{}
-	err    error // valid once done is closed
-}
-
-// Start runs bin with args (stdin may be nil). The process is killed at
-// test cleanup if it is still running.
-func Start(tb testing.TB, bin string, stdin io.Reader, args ...string) *Proc {
-	tb.Helper()
-	p := &Proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Stdin = stdin
-	p.cmd.Stdout = &p.Stdout
-	p.cmd.Stderr = &p.Stderr
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", bin, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	tb.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-// Signal sends sig to the process.
-func (p *Proc) Signal(tb testing.TB, sig syscall.Signal) {
-	tb.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		tb.Fatalf("signal %v: %v", sig, err)
-	}
-}
-
-// Wait waits up to timeout for the process to exit and returns its exit
-// status; it fails the test on timeout or when the process died by a
-// signal.
-func (p *Proc) Wait(tb testing.TB, timeout time.Duration) int {
-	tb.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		tb.Fatalf("process did not exit within %s\nstderr:\n%s", timeout, p.Stderr.String())
-	}
-	var exit *exec.ExitError
-	switch {
-	case p.err == nil:
-		return 0
-	case errors.As(p.err, &exit) && exit.ExitCode() >= 0:
-		return exit.ExitCode()
-	}
-	tb.Fatalf("process ended abnormally: %v\nstderr:\n%s", p.err, p.Stderr.String())
-	return -1
-}
-
-// Exited reports whether the process has ended.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
 
 // Publish publishes bodies to topic on the nsqd at tcpAddr, in MPUB
 // batches of at most 100.
