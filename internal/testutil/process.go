@@ -119,4 +119,3 @@ func (p *Proc) Exited() bool {
 		return false
 	}
 }
-
