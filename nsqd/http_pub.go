@@ -1,0 +1,183 @@
+package nsqd
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/dropin/nsq/internal/httpapi"
+	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/names"
+)
+
+// topicFromQuery validates the topic parameter with the /topic/* codes and
+// returns (creating) the topic.
+func (s *httpServer) topicFromQuery(req *http.Request) (httpapi.Query, *Topic, error) {
+	q, err := httpapi.ParseQuery(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	name, ok := q.Get("topic")
+	if !ok {
+		return nil, nil, errBadRequest("MISSING_ARG_TOPIC")
+	}
+	if !names.IsValidTopicName(name) {
+		return nil, nil, errBadRequest("INVALID_TOPIC")
+	}
+	t, err := s.n.GetTopic(name)
+	if err != nil {
+		return nil, nil, errUnavailable("EXITING")
+	}
+	return q, t, nil
+}
+
+func (s *httpServer) pub(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {
+	max := s.n.opts.MaxMsgSize
+	if req.ContentLength > max {
+		return nil, errTooLarge("MSG_TOO_BIG")
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, max+1))
+	if err != nil {
+		return nil, errInternal()
+	}
+	if int64(len(body)) > max {
+		return nil, errTooLarge("MSG_TOO_BIG")
+	}
+	if len(body) == 0 {
+		return nil, errBadRequest("MSG_EMPTY")
+	}
+	q, t, err := s.topicFromQuery(req)
+	if err != nil {
+		return nil, err
+	}
+	var deferral time.Duration
+	if d, ok := q.Get("defer"); ok {
+		ms, err := strconv.ParseInt(d, 10, 64)
+		if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > s.n.opts.MaxReqTimeout {
+			return nil, errBadRequest("INVALID_DEFER")
+		}
+		deferral = time.Duration(ms) * time.Millisecond
+	}
+	if err := t.Publish([][]byte{body}, deferral); err != nil {
+		return nil, errUnavailable("EXITING")
+	}
+	return "OK", nil
+}
+
+func (s *httpServer) mpub(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {
+	maxBody := s.n.opts.MaxBodySize
+	if req.ContentLength > maxBody {
+		return nil, errTooLarge("BODY_TOO_BIG")
+	}
+	q, t, err := s.topicFromQuery(req)
+	if err != nil {
+		return nil, err
+	}
+	binaryMode := false
+	if b, ok := q.Get("binary"); ok {
+		switch b {
+		case "true", "1":
+			binaryMode = true
+		case "false", "0":
+		default:
+			s.n.log.Logf(lg.WARN, "HTTP: deprecated binary value %q treated as true", b)
+			binaryMode = true
+		}
+	}
+	var bodies [][]byte
+	if binaryMode {
+		bodies, err = readBinaryMPUB(req.Body, maxBody, s.n.opts.MaxMsgSize)
+	} else {
+		bodies, err = readTextMPUB(req.Body, maxBody, s.n.opts.MaxMsgSize)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(bodies) == 0 {
+		return "OK", nil
+	}
+	if err := t.Publish(bodies, 0); err != nil {
+		return nil, errUnavailable("EXITING")
+	}
+	return "OK", nil
+}
+
+// readTextMPUB reads newline-separated messages line by line, as NSQ
+// does: one trailing "\n" per line is removed ("\r" stays), empty lines
+// are skipped, and the checks run in stream order, so a line longer than
+// maxMsg is reported before the body outgrows maxBody.
+func readTextMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
+	readMax := maxBody + 1
+	br := bufio.NewReader(io.LimitReader(r, readMax))
+	var bodies [][]byte
+	var total int64
+	for {
+		line, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return nil, errInternal()
+		}
+		total += int64(len(line))
+		if total >= readMax {
+			return nil, errTooLarge("BODY_TOO_BIG")
+		}
+		line = bytes.TrimSuffix(line, []byte{'\n'})
+		if len(line) > 0 {
+			if int64(len(line)) > maxMsg {
+				return nil, errTooLarge("MSG_TOO_BIG")
+			}
+			bodies = append(bodies, line)
+		}
+		if err == io.EOF {
+			return bodies, nil
+		}
+	}
+}
+
+// readBinaryMPUB parses int32 count then count × (int32 size, bytes);
+// bytes after the last declared message are not read. Errors carry NSQ's
+// TCP MPUB codes without "E_". NSQ bounds a binary body only by its
+// Content-Length; a chunked body that goes past maxBody is refused here
+// with BODY_TOO_BIG rather than read without limit.
+func readBinaryMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
+	// unbuffered, so exactly the parsed bytes count against the limit
+	lr := &io.LimitedReader{R: r, N: maxBody + 1}
+	bodies, err := parseBinaryMPUB(lr, maxBody, maxMsg)
+	if lr.N == 0 {
+		return nil, errTooLarge("BODY_TOO_BIG")
+	}
+	return bodies, err
+}
+
+func parseBinaryMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
+	var n int32
+	if err := binary.Read(r, binary.BigEndian, &n); err != nil {
+		return nil, errTooLarge("BAD_BODY")
+	}
+	if n <= 0 || int64(n) > (maxBody-4)/5 {
+		return nil, errTooLarge("BAD_BODY")
+	}
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		var size int32
+		if err := binary.Read(r, binary.BigEndian, &size); err != nil {
+			return nil, errTooLarge("BAD_MESSAGE")
+		}
+		if size <= 0 || int64(size) > maxMsg {
+			return nil, errTooLarge("BAD_MESSAGE")
+		}
+		b := make([]byte, size)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, errTooLarge("BAD_MESSAGE")
+		}
+		bodies[i] = b
+	}
+	return bodies, nil
+}
+
+// queryBool reads include_clients / include_mem: false and 0 are false,

@@ -1,0 +1,156 @@
+package nsqd
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/dropin/nsq/internal/names"
+	"github.com/dropin/nsq/internal/protocol"
+)
+
+func (p *protocolV2) pub(c *client, params *protocol.Params) ([]byte, error) {
+	if params.Len() < 2 {
+		return nil, protocol.NewFatal(protocol.ErrInvalid, "PUB insufficient number of parameters")
+	}
+	topicName := string(params.At(1))
+	if !names.IsValidTopicName(topicName) {
+		return nil, protocol.NewFatal(protocol.ErrBadTopic, fmt.Sprintf("PUB topic name %q is not valid", topicName))
+	}
+	body, err := readBody(c, "PUB", protocol.ErrBadMessage, "message body", p.n.opts.MaxMsgSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.n.checkAuth(c, "PUB", topicName, ""); err != nil {
+		return nil, err
+	}
+	return p.publish(c, "PUB", protocol.ErrPubFailed, topicName, [][]byte{body}, 0)
+}
+
+func (p *protocolV2) publish(c *client, cmd, code, topicName string, bodies [][]byte, deferral time.Duration) ([]byte, error) {
+	t, err := p.n.GetTopic(topicName)
+	if err == nil {
+		err = t.Publish(bodies, deferral)
+	}
+	if err != nil {
+		return nil, protocol.NewFatal(code, fmt.Sprintf("%s failed %s", cmd, err))
+	}
+	c.countPub(topicName, uint64(len(bodies)))
+	return protocol.OK, nil
+}
+
+func (p *protocolV2) dpub(c *client, params *protocol.Params) ([]byte, error) {
+	if params.Len() < 3 {
+		return nil, protocol.NewFatal(protocol.ErrInvalid, "DPUB insufficient number of parameters")
+	}
+	topicName := string(params.At(1))
+	if !names.IsValidTopicName(topicName) {
+		return nil, protocol.NewFatal(protocol.ErrBadTopic, fmt.Sprintf("DPUB topic name %q is not valid", topicName))
+	}
+	ms, ok := protocol.ParseUint(params.At(2))
+	if !ok {
+		return nil, protocol.NewFatal(protocol.ErrInvalid, fmt.Sprintf("DPUB could not parse timeout %s", params.At(2)))
+	}
+	maxMs := uint64(p.n.opts.MaxReqTimeout / time.Millisecond)
+	if ms > maxMs {
+		return nil, protocol.NewFatal(protocol.ErrInvalid, fmt.Sprintf("DPUB timeout %d out of range 0-%d", ms, maxMs))
+	}
+	body, err := readBody(c, "DPUB", protocol.ErrBadMessage, "message body", p.n.opts.MaxMsgSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.n.checkAuth(c, "DPUB", topicName, ""); err != nil {
+		return nil, err
+	}
+	return p.publish(c, "DPUB", protocol.ErrDPubFailed, topicName, [][]byte{body}, time.Duration(ms)*time.Millisecond)
+}
+
+func (p *protocolV2) mpub(c *client, params *protocol.Params) ([]byte, error) {
+	if params.Len() < 2 {
+		return nil, protocol.NewFatal(protocol.ErrInvalid, "MPUB insufficient number of parameters")
+	}
+	topicName := string(params.At(1))
+	if !names.IsValidTopicName(topicName) {
+		// NSQ repeats the code in the text; clients see it this way
+		return nil, protocol.NewFatal(protocol.ErrBadTopic, fmt.Sprintf("E_BAD_TOPIC MPUB topic name %q is not valid", topicName))
+	}
+	if err := p.n.checkAuth(c, "MPUB", topicName, ""); err != nil {
+		return nil, err
+	}
+	// as in NSQ, the topic exists even if the body turns out bad
+	t, err := p.n.GetTopic(topicName)
+	if err != nil {
+		return nil, protocol.NewFatal(protocol.ErrMPubFailed, "MPUB failed "+err.Error())
+	}
+	bodies, err := readMPUB(c.r, p.n.opts.MaxBodySize, p.n.opts.MaxMsgSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Publish(bodies, 0); err != nil {
+		return nil, protocol.NewFatal(protocol.ErrMPubFailed, "MPUB failed "+err.Error())
+	}
+	c.countPub(topicName, uint64(len(bodies)))
+	return protocol.OK, nil
+}
+
+// readInt32 reads a big-endian int32 without allocating.
+func readInt32(r *bufio.Reader) (int32, error) {
+	b, err := r.Peek(4)
+	if err != nil {
+		return 0, err
+	}
+	v := int32(binary.BigEndian.Uint32(b))
+	r.Discard(4)
+	return v, nil
+}
+
+// readMPUB reads an MPUB body off the stream message by message, as NSQ
+// does (the total size is checked but not used for framing), carving the
+// bodies out of one allocation.
+func readMPUB(r *bufio.Reader, maxBody, maxMsg int64) ([][]byte, error) {
+	total, err := readInt32(r)
+	if err != nil {
+		return nil, protocol.NewFatal(protocol.ErrBadBody, "MPUB failed to read body size")
+	}
+	if total <= 0 {
+		return nil, protocol.NewFatal(protocol.ErrBadBody, fmt.Sprintf("MPUB invalid body size %d", total))
+	}
+	if int64(total) > maxBody {
+		return nil, protocol.NewFatal(protocol.ErrBadBody, fmt.Sprintf("MPUB body too big %d > %d", total, maxBody))
+	}
+	count, err := readInt32(r)
+	if err != nil {
+		return nil, protocol.NewFatal(protocol.ErrBadBody, "MPUB failed to read message count")
+	}
+	if count <= 0 || int64(count) > (maxBody-4)/5 {
+		return nil, protocol.NewFatal(protocol.ErrBadBody, fmt.Sprintf("MPUB invalid message count %d", count))
+	}
+	slab := make([]byte, 0, int(total))
+	bodies := make([][]byte, count)
+	for i := range bodies {
+		size, err := readInt32(r)
+		if err != nil {
+			return nil, protocol.NewFatal(protocol.ErrBadMessage, fmt.Sprintf("MPUB failed to read message(%d) body size", i))
+		}
+		if size <= 0 {
+			return nil, protocol.NewFatal(protocol.ErrBadMessage, fmt.Sprintf("MPUB invalid message(%d) body size %d", i, size))
+		}
+		if int64(size) > maxMsg {
+			return nil, protocol.NewFatal(protocol.ErrBadMessage, fmt.Sprintf("MPUB message too big %d > %d", size, maxMsg))
+		}
+		var body []byte
+		if cap(slab)-len(slab) >= int(size) {
+			body = slab[len(slab) : len(slab)+int(size) : len(slab)+int(size)]
+			slab = slab[:len(slab)+int(size)]
+		} else {
+			body = make([]byte, size)
+		}
+		if _, err := io.ReadFull(r, body); err != nil {
+			return nil, protocol.NewFatal(protocol.ErrBadMessage, "MPUB failed to read message body")
+		}
+		bodies[i] = body
+	}
+	return bodies, nil
+}
