@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -91,20 +92,15 @@ func (c *testConn) cmd(line string, body ...[]byte) {
 	}
 }
 
-func sized(b []byte) []byte {
-	out := binary.BigEndian.AppendUint32(nil, uint32(len(b)))
-	return append(out, b...)
-}
+func sized(b []byte) []byte { return protocol.AppendBody(nil, b) }
 
 // mpubBody builds an MPUB body.
 func mpubBody(msgs ...string) []byte {
-	var b []byte
-	b = binary.BigEndian.AppendUint32(b, uint32(len(msgs)))
-	for _, m := range msgs {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(m)))
-		b = append(b, m...)
+	bodies := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		bodies[i] = []byte(m)
 	}
-	return b
+	return protocol.AppendMPUB(nil, bodies...)
 }
 
 type frame struct {
@@ -118,17 +114,12 @@ func (f frame) String() string { return fmt.Sprintf("frame(%d, %q)", f.typ, f.da
 func (c *testConn) readFrameHB(keepHB bool) (frame, error) {
 	for {
 		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		var hdr [8]byte
-		if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
+		typ, data, err := protocol.ReadFrame(c.r, nil)
+		if err != nil {
 			return frame{}, err
 		}
-		size := binary.BigEndian.Uint32(hdr[:4])
-		f := frame{typ: int32(binary.BigEndian.Uint32(hdr[4:]))}
-		f.data = make([]byte, size-4)
-		if _, err := io.ReadFull(c.r, f.data); err != nil {
-			return frame{}, err
-		}
-		if !keepHB && f.typ == protocol.FrameTypeResponse && string(f.data) == "_heartbeat_" {
+		f := frame{typ: typ, data: data}
+		if !keepHB && f.typ == protocol.FrameTypeResponse && bytes.Equal(f.data, protocol.Heartbeat) {
 			continue
 		}
 		return f, nil

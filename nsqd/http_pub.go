@@ -3,10 +3,11 @@ package nsqd
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -14,6 +15,7 @@ import (
 	"github.com/dropin/nsq/internal/httpapi"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/names"
+	"github.com/dropin/nsq/internal/protocol"
 )
 
 // topicFromQuery validates the topic parameter with the /topic/* codes and
@@ -155,29 +157,13 @@ func readBinaryMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
 }
 
 func parseBinaryMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
-	var n int32
-	if err := binary.Read(r, binary.BigEndian, &n); err != nil {
-		return nil, errTooLarge("BAD_BODY")
+	bodies, err := protocol.ReadMPUB(r, 0, maxBody, maxMsg)
+	var perr *protocol.Error
+	if errors.As(err, &perr) {
+		// BAD_BODY or BAD_MESSAGE: the TCP code without "E_"
+		return nil, errTooLarge(strings.TrimPrefix(perr.Code, "E_"))
 	}
-	if n <= 0 || int64(n) > (maxBody-4)/5 {
-		return nil, errTooLarge("BAD_BODY")
-	}
-	bodies := make([][]byte, n)
-	for i := range bodies {
-		var size int32
-		if err := binary.Read(r, binary.BigEndian, &size); err != nil {
-			return nil, errTooLarge("BAD_MESSAGE")
-		}
-		if size <= 0 || int64(size) > maxMsg {
-			return nil, errTooLarge("BAD_MESSAGE")
-		}
-		b := make([]byte, size)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, errTooLarge("BAD_MESSAGE")
-		}
-		bodies[i] = b
-	}
-	return bodies, nil
+	return bodies, err
 }
 
 // queryBool reads include_clients / include_mem: false and 0 are false,

@@ -2,7 +2,6 @@ package nsqd
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -224,9 +223,7 @@ func (lp *lookupPeers) connect(p *lookupPeer) error {
 	if err != nil {
 		return err
 	}
-	var sizeBuf [4]byte
-	binary.BigEndian.PutUint32(sizeBuf[:], uint32(len(body)))
-	reply, err := p.roundTrip("IDENTIFY\n", append(sizeBuf[:], body...))
+	reply, err := p.roundTrip("IDENTIFY\n", protocol.AppendBody(nil, body))
 	if err != nil {
 		return err
 	}

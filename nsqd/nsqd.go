@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -316,7 +317,7 @@ func (n *NSQD) handleConn(conn net.Conn) {
 	n.log.Logf(lg.INFO, "TCP: new client(%s)", conn.RemoteAddr())
 	conn.SetReadDeadline(time.Now().Add(n.opts.ClientTimeout))
 	var magic [4]byte
-	if _, err := readFull(conn, magic[:]); err != nil {
+	if _, err := io.ReadFull(conn, magic[:]); err != nil {
 		n.log.Logf(lg.ERROR, "client(%s) failed to read protocol version - %s", conn.RemoteAddr(), err)
 		conn.Close()
 		return
@@ -350,18 +351,6 @@ func (n *NSQD) handleConn(conn net.Conn) {
 	delete(n.clients, c.id)
 	n.clientsMu.Unlock()
 	n.log.Logf(lg.INFO, "PROTOCOL(V2): [%s] exiting", c.remoteAddr)
-}
-
-func readFull(conn net.Conn, b []byte) (int, error) {
-	total := 0
-	for total < len(b) {
-		k, err := conn.Read(b[total:])
-		total += k
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
 }
 
 func (n *NSQD) isExiting() bool {

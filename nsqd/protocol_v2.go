@@ -131,7 +131,7 @@ func (p *protocolV2) nop(*client, *protocol.Params) ([]byte, error) { return nil
 // The error texts are the caller's command name plus NSQ's wording; code
 // is E_BAD_BODY or E_BAD_MESSAGE.
 func readBody(c *client, cmd, code, what string, max int64) ([]byte, error) {
-	size, err := readInt32(c.r)
+	size, err := protocol.ReadInt32(c.r)
 	if err != nil {
 		return nil, protocol.NewFatal(code, fmt.Sprintf("%s failed to read %s size", cmd, what))
 	}

@@ -2,9 +2,7 @@ package nsqd
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/dropin/nsq/internal/names"
@@ -95,22 +93,11 @@ func (p *protocolV2) mpub(c *client, params *protocol.Params) ([]byte, error) {
 	return protocol.OK, nil
 }
 
-// readInt32 reads a big-endian int32 without allocating.
-func readInt32(r *bufio.Reader) (int32, error) {
-	b, err := r.Peek(4)
-	if err != nil {
-		return 0, err
-	}
-	v := int32(binary.BigEndian.Uint32(b))
-	r.Discard(4)
-	return v, nil
-}
-
 // readMPUB reads an MPUB body off the stream message by message, as NSQ
-// does (the total size is checked but not used for framing), carving the
-// bodies out of one allocation.
+// does: the total size is checked and sizes the one allocation the
+// bodies are carved from, but does not frame them.
 func readMPUB(r *bufio.Reader, maxBody, maxMsg int64) ([][]byte, error) {
-	total, err := readInt32(r)
+	total, err := protocol.ReadInt32(r)
 	if err != nil {
 		return nil, protocol.NewFatal(protocol.ErrBadBody, "MPUB failed to read body size")
 	}
@@ -120,37 +107,5 @@ func readMPUB(r *bufio.Reader, maxBody, maxMsg int64) ([][]byte, error) {
 	if int64(total) > maxBody {
 		return nil, protocol.NewFatal(protocol.ErrBadBody, fmt.Sprintf("MPUB body too big %d > %d", total, maxBody))
 	}
-	count, err := readInt32(r)
-	if err != nil {
-		return nil, protocol.NewFatal(protocol.ErrBadBody, "MPUB failed to read message count")
-	}
-	if count <= 0 || int64(count) > (maxBody-4)/5 {
-		return nil, protocol.NewFatal(protocol.ErrBadBody, fmt.Sprintf("MPUB invalid message count %d", count))
-	}
-	slab := make([]byte, 0, int(total))
-	bodies := make([][]byte, count)
-	for i := range bodies {
-		size, err := readInt32(r)
-		if err != nil {
-			return nil, protocol.NewFatal(protocol.ErrBadMessage, fmt.Sprintf("MPUB failed to read message(%d) body size", i))
-		}
-		if size <= 0 {
-			return nil, protocol.NewFatal(protocol.ErrBadMessage, fmt.Sprintf("MPUB invalid message(%d) body size %d", i, size))
-		}
-		if int64(size) > maxMsg {
-			return nil, protocol.NewFatal(protocol.ErrBadMessage, fmt.Sprintf("MPUB message too big %d > %d", size, maxMsg))
-		}
-		var body []byte
-		if cap(slab)-len(slab) >= int(size) {
-			body = slab[len(slab) : len(slab)+int(size) : len(slab)+int(size)]
-			slab = slab[:len(slab)+int(size)]
-		} else {
-			body = make([]byte, size)
-		}
-		if _, err := io.ReadFull(r, body); err != nil {
-			return nil, protocol.NewFatal(protocol.ErrBadMessage, "MPUB failed to read message body")
-		}
-		bodies[i] = body
-	}
-	return bodies, nil
+	return protocol.ReadMPUB(r, int(total), maxBody, maxMsg)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dropin/nsq/bench/benchutil"
+	"github.com/dropin/nsq/internal/protocol"
 )
 
 const prefix = "[bench_channels]"
@@ -61,11 +62,11 @@ func serve(c *benchutil.Conn) {
 			benchutil.Fatal("read: %s", err)
 		}
 		switch typ {
-		case 0:
+		case protocol.FrameTypeResponse:
 			c.W.WriteString("NOP\n")
-		case 1:
+		case protocol.FrameTypeError:
 			benchutil.Fatal("server error: %s", data)
-		case 2:
+		case protocol.FrameTypeMessage:
 			fmt.Fprintf(c.W, "FIN %s\nRDY 1\n", data[10:26])
 		}
 		c.W.Flush()

@@ -4,12 +4,14 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"log"
 	"time"
 
 	"github.com/dropin/nsq/bench/benchutil"
+	"github.com/dropin/nsq/internal/protocol"
 )
 
 const prefix = "[bench_reader]"
@@ -52,13 +54,13 @@ func main() {
 			}
 			buf = data[:cap(data)]
 			switch typ {
-			case 0:
-				if string(data) == "_heartbeat_" {
+			case protocol.FrameTypeResponse:
+				if bytes.Equal(data, protocol.Heartbeat) {
 					c.W.WriteString("NOP\n")
 					c.W.Flush()
 				}
 				continue
-			case 1:
+			case protocol.FrameTypeError:
 				benchutil.Fatal("server error: %s", data)
 			}
 			copy(fin[4:20], data[10:26])

@@ -3,12 +3,12 @@
 package main
 
 import (
-	"encoding/binary"
 	"flag"
 	"log"
 	"time"
 
 	"github.com/dropin/nsq/bench/benchutil"
+	"github.com/dropin/nsq/internal/protocol"
 )
 
 const prefix = "[bench_writer]"
@@ -49,12 +49,10 @@ func main() {
 
 // mpubBody is one MPUB body of n zero-filled messages of size bytes.
 func mpubBody(size, n int) []byte {
-	b := make([]byte, 0, 4+n*(4+size))
-	b = binary.BigEndian.AppendUint32(b, uint32(n))
+	msgs := make([][]byte, n)
 	msg := make([]byte, size)
-	for i := 0; i < n; i++ {
-		b = binary.BigEndian.AppendUint32(b, uint32(size))
-		b = append(b, msg...)
+	for i := range msgs {
+		msgs[i] = msg
 	}
-	return b
+	return protocol.AppendMPUB(make([]byte, 0, 4+n*(4+size)), msgs...)
 }

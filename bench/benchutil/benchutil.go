@@ -1,14 +1,14 @@
 // Package benchutil holds what the bench tools share: a minimal V2
-// protocol connection, one connection per CPU, the start barrier, the
-// timed run and the result line.
+// protocol connection (its framing is internal/protocol's), one
+// connection per CPU, the start barrier, the timed run and the result
+// line.
 package benchutil
 
 import (
 	"bufio"
-	"encoding/binary"
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dropin/nsq/internal/protocol"
 )
 
 // Conn is a hand-rolled V2 connection: buffered writes, frame reads.
@@ -32,7 +34,7 @@ func Dial(addr string, identify map[string]any) (*Conn, error) {
 		return nil, err
 	}
 	c := &Conn{Conn: nc, R: bufio.NewReaderSize(nc, 64*1024), W: bufio.NewWriterSize(nc, 4096)}
-	c.W.WriteString("  V2")
+	c.W.WriteString(protocol.MagicV2)
 	if identify != nil {
 		body, _ := json.Marshal(identify)
 		c.W.WriteString("IDENTIFY\n")
@@ -47,29 +49,13 @@ func Dial(addr string, identify map[string]any) (*Conn, error) {
 	return c, c.W.Flush()
 }
 
-// WriteBody writes a 4-byte length and body.
-func (c *Conn) WriteBody(body []byte) {
-	var size [4]byte
-	binary.BigEndian.PutUint32(size[:], uint32(len(body)))
-	c.W.Write(size[:])
-	c.W.Write(body)
-}
+// WriteBody writes a 4-byte length and body into the write buffer.
+func (c *Conn) WriteBody(body []byte) { protocol.WriteBody(c.W, body) }
 
-// ReadFrame reads one frame; data aliases an internal buffer until the
-// next call.
+// ReadFrame reads one frame into buf (see protocol.ReadFrame); data
+// aliases buf until the next call.
 func (c *Conn) ReadFrame(buf []byte) (int32, []byte, error) {
-	var hdr [8]byte
-	if _, err := io.ReadFull(c.R, hdr[:]); err != nil {
-		return 0, nil, err
-	}
-	size := int(binary.BigEndian.Uint32(hdr[:4])) - 4
-	typ := int32(binary.BigEndian.Uint32(hdr[4:]))
-	if cap(buf) < size {
-		buf = make([]byte, size)
-	}
-	buf = buf[:size]
-	_, err := io.ReadFull(c.R, buf)
-	return typ, buf, err
+	return protocol.ReadFrame(c.R, buf)
 }
 
 // ExpectResponse reads frames until a non-heartbeat response; an error
@@ -81,9 +67,9 @@ func (c *Conn) ExpectResponse() (int32, []byte, error) {
 			return 0, nil, err
 		}
 		switch {
-		case typ == 1:
+		case typ == protocol.FrameTypeError:
 			return typ, data, fmt.Errorf("server error: %s", data)
-		case typ == 0 && string(data) == "_heartbeat_":
+		case typ == protocol.FrameTypeResponse && bytes.Equal(data, protocol.Heartbeat):
 			c.W.WriteString("NOP\n")
 			c.W.Flush()
 			continue

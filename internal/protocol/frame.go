@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 )
 
@@ -47,21 +48,30 @@ func WriteFrame(w io.Writer, frameType int32, data []byte) error {
 
 // WriteV1Reply writes an nsqlookupd reply: a 4-byte length and the data,
 // with no frame type.
-func WriteV1Reply(w io.Writer, data []byte) error {
-	var hdr [4]byte
-	binary.BigEndian.PutUint32(hdr[:], uint32(len(data)))
-	if _, err := w.Write(hdr[:]); err != nil {
-		return err
-	}
-	_, err := w.Write(data)
-	return err
-}
+func WriteV1Reply(w io.Writer, data []byte) error { return WriteBody(w, data) }
 
-// ReadInt32 reads one big-endian int32 (a body length, a message count).
-func ReadInt32(r io.Reader) (int32, error) {
-	var b [4]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return 0, err
+// ReadFrame reads one V2 frame from r. The data is read into buf when it
+// fits (else into a new slice) and aliases it, so it is valid until buf is
+// reused. From a *bufio.Reader with a large enough buf it does not allocate.
+func ReadFrame(r io.Reader, buf []byte) (frameType int32, data []byte, err error) {
+	size, err := ReadInt32(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	return int32(binary.BigEndian.Uint32(b[:])), nil
+	if size < 4 {
+		return 0, nil, fmt.Errorf("read frame: invalid size %d", size)
+	}
+	frameType, err = ReadInt32(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	n := int(size) - 4
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return 0, nil, err
+	}
+	return frameType, buf, nil
 }
