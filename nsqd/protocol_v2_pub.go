@@ -9,13 +9,29 @@ import (
 	"github.com/dropin/nsq/internal/protocol"
 )
 
-func (p *protocolV2) pub(c *client, params *protocol.Params) ([]byte, error) {
-	if params.Len() < 2 {
-		return nil, protocol.NewFatal(protocol.ErrInvalid, "PUB insufficient number of parameters")
+// topicParam opens every publish and subscribe command: it checks that
+// the command has at least need parameters and that the first names a
+// valid topic, and returns that name.
+func topicParam(params *protocol.Params, cmd string, need int) (string, error) {
+	if params.Len() < need {
+		return "", protocol.NewFatal(protocol.ErrInvalid, cmd+" insufficient number of parameters")
 	}
-	topicName := string(params.At(1))
-	if !names.IsValidTopicName(topicName) {
-		return nil, protocol.NewFatal(protocol.ErrBadTopic, fmt.Sprintf("PUB topic name %q is not valid", topicName))
+	name := string(params.At(1))
+	if !names.IsValidTopicName(name) {
+		desc := fmt.Sprintf("%s topic name %q is not valid", cmd, name)
+		if cmd == "MPUB" {
+			// NSQ repeats the code in MPUB's text; clients see it this way
+			desc = protocol.ErrBadTopic + " " + desc
+		}
+		return "", protocol.NewFatal(protocol.ErrBadTopic, desc)
+	}
+	return name, nil
+}
+
+func (p *protocolV2) pub(c *client, params *protocol.Params) ([]byte, error) {
+	topicName, err := topicParam(params, "PUB", 2)
+	if err != nil {
+		return nil, err
 	}
 	body, err := readBody(c, "PUB", protocol.ErrBadMessage, "message body", p.n.opts.MaxMsgSize)
 	if err != nil {
@@ -40,12 +56,9 @@ func (p *protocolV2) publish(c *client, cmd, code, topicName string, bodies [][]
 }
 
 func (p *protocolV2) dpub(c *client, params *protocol.Params) ([]byte, error) {
-	if params.Len() < 3 {
-		return nil, protocol.NewFatal(protocol.ErrInvalid, "DPUB insufficient number of parameters")
-	}
-	topicName := string(params.At(1))
-	if !names.IsValidTopicName(topicName) {
-		return nil, protocol.NewFatal(protocol.ErrBadTopic, fmt.Sprintf("DPUB topic name %q is not valid", topicName))
+	topicName, err := topicParam(params, "DPUB", 3)
+	if err != nil {
+		return nil, err
 	}
 	ms, ok := protocol.ParseUint(params.At(2))
 	if !ok {
@@ -66,13 +79,9 @@ func (p *protocolV2) dpub(c *client, params *protocol.Params) ([]byte, error) {
 }
 
 func (p *protocolV2) mpub(c *client, params *protocol.Params) ([]byte, error) {
-	if params.Len() < 2 {
-		return nil, protocol.NewFatal(protocol.ErrInvalid, "MPUB insufficient number of parameters")
-	}
-	topicName := string(params.At(1))
-	if !names.IsValidTopicName(topicName) {
-		// NSQ repeats the code in the text; clients see it this way
-		return nil, protocol.NewFatal(protocol.ErrBadTopic, fmt.Sprintf("E_BAD_TOPIC MPUB topic name %q is not valid", topicName))
+	topicName, err := topicParam(params, "MPUB", 2)
+	if err != nil {
+		return nil, err
 	}
 	if err := p.n.checkAuth(c, "MPUB", topicName, ""); err != nil {
 		return nil, err

@@ -17,13 +17,11 @@ func (p *protocolV2) sub(c *client, params *protocol.Params) ([]byte, error) {
 	if c.heartbeat() <= 0 {
 		return nil, protocol.NewFatal(protocol.ErrInvalid, "cannot SUB with heartbeats disabled")
 	}
-	if params.Len() < 3 {
-		return nil, protocol.NewFatal(protocol.ErrInvalid, "SUB insufficient number of parameters")
+	topicName, err := topicParam(params, "SUB", 3)
+	if err != nil {
+		return nil, err
 	}
-	topicName, channelName := string(params.At(1)), string(params.At(2))
-	if !names.IsValidTopicName(topicName) {
-		return nil, protocol.NewFatal(protocol.ErrBadTopic, fmt.Sprintf("SUB topic name %q is not valid", topicName))
-	}
+	channelName := string(params.At(2))
 	if !names.IsValidChannelName(channelName) {
 		return nil, protocol.NewFatal(protocol.ErrBadChannel, fmt.Sprintf("SUB channel name %q is not valid", channelName))
 	}
