@@ -1,12 +1,15 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dropin/nsq/internal/testutil"
 )
 
 // TestNSQJSClient runs the nsqjs client (node, pinned in nsqjs/package.json,
@@ -14,11 +17,11 @@ import (
 func TestNSQJSClient(t *testing.T) {
 	node, err := exec.LookPath("node")
 	modules := filepath.Join("nsqjs", "node_modules", "nsqjs")
-	if _, statErr := os.Stat(modules); err != nil || statErr != nil {
-		if os.Getenv("NSQ_REQUIRE_INTEROP") != "" {
-			t.Fatalf("node or nsqjs missing (node: %v, %s: %v); run `make interop-deps`", err, modules, statErr)
-		}
-		t.Skipf("node or nsqjs not installed (run `make interop-deps`); skipping")
+	if err != nil {
+		testutil.Missing(t, "NSQ_REQUIRE_INTEROP", "node is not installed", "install node and npm, then `make interop-deps`")
+	}
+	if _, err := os.Stat(modules); err != nil {
+		testutil.Missing(t, "NSQ_REQUIRE_INTEROP", fmt.Sprintf("nsqjs is not installed (%v)", err), "`make interop-deps`, which needs npm")
 	}
 	lookupd := startProc(t, "lookupd", "nsqlookupd", "--log-level=warn")
 	nsqd := startNSQD(t, "nsqd", lookupd)

@@ -20,7 +20,7 @@ import (
 
 // Browser tests drive Debian's chromium headless through chromedp against
 // a live nsqlookupd + nsqd + nsqadmin. They skip when chromium is absent,
-// unless NSQ_REQUIRE_BROWSER is set (CI sets it), which makes that a
+// unless NSQ_REQUIRE_BROWSER is 1 or true (CI sets it), which makes that a
 // failure. Screenshots of every page go to $NSQ_TEST_ARTIFACTS (default
 // <repo>/test-artifacts/nsqadmin/) so a person can look at them.
 
@@ -31,10 +31,7 @@ func chromiumPath(tb testing.TB) string {
 			return p
 		}
 	}
-	if v := os.Getenv("NSQ_REQUIRE_BROWSER"); v != "" && v != "0" {
-		tb.Fatal("chromium is not installed but NSQ_REQUIRE_BROWSER is set: apt-get install -y chromium")
-	}
-	tb.Skip("chromium is not installed (apt-get install -y chromium); set NSQ_REQUIRE_BROWSER=1 to make this a failure")
+	testutil.Missing(tb, "NSQ_REQUIRE_BROWSER", "chromium is not installed", "apt-get install -y chromium")
 	return ""
 }
 

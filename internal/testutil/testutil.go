@@ -1,6 +1,7 @@
 // Package testutil holds helpers shared by the tests of every package:
-// a logger that writes to the test log, polling with a deadline, and
-// building and running a program as a child process.
+// a logger that writes to the test log, polling with a deadline, building
+// and running a program as a child process, and skipping a test so that
+// `make test` reports it (Skip, Missing).
 package testutil
 
 import (
