@@ -1,7 +1,10 @@
 # Build, test and run the NSQ-compatible broker.
 GO       ?= go
 BUILDDIR ?= build
+# the shared conformance harness, run as well when it is beside the repository
 CONFORMANCE ?= ../shared/conformance/run.sh
+# what the tests skipped and why, listed at the end of `make test`
+SKIPLOG  := $(abspath $(BUILDDIR))/skipped.txt
 
 .PHONY: all build test vet unit conformance interop-deps run bench clean
 
@@ -25,11 +28,22 @@ interop-deps:
 		echo "npm not found: the nsqjs interop test will be skipped"; \
 	fi
 
+# go-nsq's own test suite against our nsqd and nsqlookupd on their default
+# ports (integration/gonsq), then the shared harness if there is one
 conformance: build
-	@test -x $(CONFORMANCE) || { echo "conformance harness not found at $(CONFORMANCE) (set CONFORMANCE=path/to/run.sh)"; exit 2; }
-	$(CONFORMANCE) $(BUILDDIR)/
+	$(GO) run ./integration/gonsq -go $(GO) -bin $(BUILDDIR)
+	@if [ -n "$(CONFORMANCE)" ] && [ -x "$(CONFORMANCE)" ]; then \
+		echo "$(CONFORMANCE) $(BUILDDIR)/"; $(CONFORMANCE) $(BUILDDIR)/; \
+	else \
+		echo "no shared conformance harness at $(CONFORMANCE): not run"; \
+		[ -z "$$NSQ_SKIP_LOG" ] || printf 'make\tconformance\tno shared harness at %s (only our own machines have ../shared); the go-nsq suite ran from integration/gonsq\n' "$(CONFORMANCE)" >>"$$NSQ_SKIP_LOG"; \
+	fi
 
-test: vet unit conformance
+# every step, then what was skipped and why (also when a step failed)
+test:
+	@mkdir -p $(BUILDDIR) && rm -f $(SKIPLOG)
+	@rc=0; NSQ_SKIP_LOG=$(SKIPLOG) $(MAKE) --no-print-directory vet unit conformance || rc=$$?; \
+		./scripts/skipped.sh $(SKIPLOG); exit $$rc
 
 run: build
 	./scripts/run-local.sh
