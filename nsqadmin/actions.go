@@ -11,6 +11,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/names"
@@ -49,7 +50,7 @@ func (a *actionCalls) post(addr, path string, q url.Values) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		if err := a.c.post(a.ctx, endpoint(addr, path, q)); err != nil {
+		if err := a.c.Post(a.ctx, clusterinfo.Endpoint(addr, path, q)); err != nil {
 			a.mu.Lock()
 			a.failed++
 			a.errs = append(a.errs, err)
@@ -76,7 +77,7 @@ func (a *actionCalls) failCall(err error) {
 }
 
 // wait waits for the calls: nil if all succeeded, an error naming what
-// failed if every call failed, else a *partialError.
+// failed if every call failed, else a *clusterinfo.PartialError.
 func (a *actionCalls) wait(what string) error {
 	a.wg.Wait()
 	a.mu.Lock()
@@ -85,9 +86,9 @@ func (a *actionCalls) wait(what string) error {
 	case len(a.errs) == 0:
 		return nil
 	case a.n > 0 && a.failed == a.n:
-		return fmt.Errorf("failed to %s: %s", what, joinErrors(a.errs))
+		return fmt.Errorf("failed to %s: %s", what, clusterinfo.JoinErrors(a.errs))
 	}
-	return &partialError{errs: a.errs}
+	return &clusterinfo.PartialError{Errs: a.errs}
 }
 
 // producersFor finds topic's nsqds for an action; a partial failure is
@@ -96,10 +97,10 @@ func (n *NSQAdmin) producersFor(calls *actionCalls, topic string) ([]*Producer, 
 	opts := n.getOpts()
 	producers, err := n.cluster.topicProducers(calls.ctx, topic, opts.NSQLookupdHTTPAddresses, opts.NSQDHTTPAddresses)
 	if err != nil {
-		if !isPartial(err) {
+		if !clusterinfo.IsPartial(err) {
 			return nil, err
 		}
-		calls.fail(err.(*partialError).errs...)
+		calls.fail(clusterinfo.Errors(err)...)
 	}
 	return producers, nil
 }
@@ -270,12 +271,12 @@ func (n *NSQAdmin) tombstoneTopicProducerHandler(w http.ResponseWriter, req *htt
 		calls.post(l, "/topic/tombstone", url.Values{"topic": {body.Topic}, "node": {node}})
 	}
 	calls.wg.Wait()
-	nodes, err := n.cluster.nsqdNodes(req.Context(), []string{node}, "")
+	nodes, err := n.cluster.NSQDNodes(req.Context(), []string{node}, "")
 	if err != nil {
 		calls.failCall(err)
 	}
 	for _, nd := range nodes {
-		calls.post(nd.addr, "/topic/delete", topicQuery(body.Topic))
+		calls.post(nd.Addr, "/topic/delete", topicQuery(body.Topic))
 	}
 	if err := warn.absorb(n, calls.wait("tombstone topic producer")); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
 	"github.com/dropin/nsq/internal/names"
 )
@@ -44,17 +45,17 @@ func (n *NSQAdmin) inactiveTopics(ctx context.Context, lookupds []string) (any, 
 	out := map[string][]string{}
 	var warn warnings
 	if len(lookupds) > 0 {
-		topics, err := n.cluster.lookupdTopics(ctx, lookupds)
+		topics, err := n.cluster.LookupdTopics(ctx, lookupds)
 		if err := warn.absorb(n, err); err != nil {
 			return nil, err
 		}
 		var mu sync.Mutex // guards out and warn
-		fanOut(len(topics), func(i int) (struct{}, error) {
+		clusterinfo.FanOut(len(topics), func(i int) (struct{}, error) {
 			producers, err := n.cluster.lookupdTopicProducers(ctx, topics[i], lookupds)
 			if err != nil || len(producers) > 0 {
 				return struct{}{}, nil
 			}
-			channels, err := n.cluster.lookupdTopicChannels(ctx, topics[i], lookupds)
+			channels, err := n.cluster.LookupdTopicChannels(ctx, lookupds, topics[i])
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -271,7 +272,7 @@ func (n *NSQAdmin) overviewHandler(w http.ResponseWriter, req *http.Request, _ h
 		names = append(names, t.TopicName)
 	}
 	topics := []*OverviewTopic{}
-	for _, name := range union([][]string{names}) {
+	for _, name := range clusterinfo.Union([][]string{names}) {
 		topics = append(topics, n.overviewTopic(aggregateTopic(name, nodes)))
 	}
 	return struct {

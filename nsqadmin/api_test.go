@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dropin/nsq/internal/clusterinfo"
 )
 
 // fakeCluster is two fake nsqds ("host-a", "host-b") behind one fake
@@ -29,7 +31,7 @@ func newFakeCluster(tb testing.TB) *fakeCluster {
 	a.setTopic("orders", &fakeTopic{depth: 5, backend: 2, msgs: 100, channels: map[string]*fakeChannel{
 		"billing": {depth: 10, backend: 4, inFlight: 2, deferred: 1, requeue: 3, timeout: 1, msgs: 90,
 			e2eCount: 10, e2eValues: []float64{2000, 1000},
-			clients: []*nsqdClient{
+			clients: []*clusterinfo.ClientStats{
 				{ClientID: "w2", Hostname: "worker2", Version: "V2", RemoteAddress: "127.0.0.1:5002", ConnectTs: now - 60,
 					InFlightCount: 1, MessageCount: 40, FinishCount: 35, RequeueCount: 2, ReadyCount: 5, UserAgent: "go-nsq/1.1.0",
 					TopologyRegion: "eu", TopologyZone: "b"},
@@ -41,7 +43,7 @@ func newFakeCluster(tb testing.TB) *fakeCluster {
 	a.setTopic("events", &fakeTopic{depth: 1, msgs: 1})
 	b.setTopic("orders", &fakeTopic{depth: 1, msgs: 50, channels: map[string]*fakeChannel{
 		"billing": {depth: 3, msgs: 40, paused: true, e2eCount: 30, e2eValues: []float64{4000},
-			clients: []*nsqdClient{{ClientID: "w3", Hostname: "worker3", Version: "V2", RemoteAddress: "127.0.0.1:5003",
+			clients: []*clusterinfo.ClientStats{{ClientID: "w3", Hostname: "worker3", Version: "V2", RemoteAddress: "127.0.0.1:5003",
 				ConnectTs: now - 10, MessageCount: 40, FinishCount: 40, UserAgent: "pynsq/0.9"}}},
 	}})
 	l := newFakeLookupd(tb, a, b)

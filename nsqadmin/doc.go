@@ -6,9 +6,12 @@
 // or from a fixed list (--nsqd-http-address), fans each request out to
 // every node's /stats and /info and every lookupd's /topics, /lookup,
 // /nodes and /channels at once, merges the answers per topic, channel and
-// node, and serves them under <base-path>/api. When some upstreams fail
-// the reply is still 200 with "message": "WARNING: <err>; <err>"; when all
-// of them fail it is 502 {"message":"UPSTREAM_ERROR: ..."}. Every upstream
+// node, and serves them under <base-path>/api. The queries and the wire
+// types of the upstream replies are internal/clusterinfo's, under its
+// Partial policy; this package does the merging and the /api shapes.
+// When some upstreams fail the reply is still 200 with "message":
+// "WARNING: <err>; <err>"; when all of them fail it is 502
+// {"message":"UPSTREAM_ERROR: ..."}. Every upstream
 // call is bounded by --http-client-connect-timeout and
 // --http-client-request-timeout, so a slow or dead node delays a page by
 // at most that long and then shows up in the warning.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
 )
 
@@ -51,7 +52,7 @@ type fakeTopic struct {
 type fakeChannel struct {
 	depth, backend, inFlight, deferred, requeue, timeout, msgs int64
 	paused                                                     bool
-	clients                                                    []*nsqdClient
+	clients                                                    []*clusterinfo.ClientStats
 	e2eCount                                                   int64
 	e2eValues                                                  []float64 // one per percentile
 }
@@ -198,13 +199,13 @@ func (f *fakeNSQD) statsLocked(topic, channel string, includeClients bool) map[s
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	topics := []*nsqdTopic{}
+	topics := []*clusterinfo.TopicStats{}
 	for _, n := range names {
 		if topic != "" && n != topic {
 			continue
 		}
 		t := f.topics[n]
-		nt := &nsqdTopic{TopicName: n, Depth: t.depth, BackendDepth: t.backend, MessageCount: t.msgs, Paused: t.paused, Channels: []*nsqdChannel{}}
+		nt := &clusterinfo.TopicStats{TopicName: n, Depth: t.depth, BackendDepth: t.backend, MessageCount: t.msgs, Paused: t.paused, Channels: []*clusterinfo.ChannelStats{}}
 		var cnames []string
 		for c := range t.channels {
 			cnames = append(cnames, c)
@@ -215,18 +216,15 @@ func (f *fakeNSQD) statsLocked(topic, channel string, includeClients bool) map[s
 				continue
 			}
 			c := t.channels[cn]
-			nc := &nsqdChannel{ChannelName: cn, Depth: c.depth, BackendDepth: c.backend, InFlightCount: c.inFlight,
-				DeferredCount: c.deferred, MessageCount: c.msgs, RequeueCount: c.requeue, TimeoutCount: c.timeout,
-				ClientCount: len(c.clients), Paused: c.paused}
+			nc := &clusterinfo.ChannelStats{ChannelCounts: clusterinfo.ChannelCounts{ChannelName: cn, Depth: c.depth,
+				BackendDepth: c.backend, InFlightCount: c.inFlight, DeferredCount: c.deferred, MessageCount: c.msgs,
+				RequeueCount: c.requeue, TimeoutCount: c.timeout, ClientCount: int64(len(c.clients))}, Paused: c.paused}
 			if includeClients {
-				nc.Clients = append([]*nsqdClient{}, c.clients...)
+				nc.Clients = append([]*clusterinfo.ClientStats{}, c.clients...)
 			}
 			nc.E2E.Count = c.e2eCount
 			for i, v := range c.e2eValues {
-				nc.E2E.Percentiles = append(nc.E2E.Percentiles, struct {
-					Quantile float64 `json:"quantile"`
-					Value    float64 `json:"value"`
-				}{f.percentiles[i], v})
+				nc.E2E.Percentiles = append(nc.E2E.Percentiles, clusterinfo.E2EPercentile{Quantile: f.percentiles[i], Value: v})
 			}
 			nt.Channels = append(nt.Channels, nc)
 		}

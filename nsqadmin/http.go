@@ -8,6 +8,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/version"
@@ -136,7 +137,7 @@ func (w *warnings) absorb(n *NSQAdmin, err error) error {
 	if err == nil {
 		return nil
 	}
-	if isPartial(err) {
+	if clusterinfo.IsPartial(err) {
 		n.logf(lg.WARN, "%s", err)
 		*w = append(*w, err.Error())
 		return nil

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
 	"github.com/dropin/nsq/internal/lg"
 )
@@ -70,7 +71,7 @@ func New(opts *Options) (*NSQAdmin, error) {
 		return nil, err
 	}
 	n.client = httpapi.NewClient(tlsConfig, opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout)
-	n.cluster = &cluster{client: n.client}
+	n.cluster = &cluster{clusterinfo.New(n.client, clusterinfo.Partial)}
 	n.history = newHistory(opts.HistoryInterval, opts.HistoryDuration)
 	n.notifier = newNotifier(n.client, opts.NotificationHTTPEndpoint, n.logf)
 	if n.assets, err = newAssets(opts.DevStaticDir); err != nil {
@@ -205,7 +206,7 @@ func (n *NSQAdmin) sample() {
 	if n.exiting() {
 		return
 	}
-	if err != nil && !isPartial(err) {
+	if err != nil && !clusterinfo.IsPartial(err) {
 		n.logf(lg.WARN, "history: %s", err)
 		n.history.recordGap(now)
 		return
@@ -216,11 +217,11 @@ func (n *NSQAdmin) sample() {
 	}
 	var nodes []*TopicStats
 	var answered []string
-	for _, r := range n.cluster.statsEach(ctx, producers, "", "", false) {
-		if r.err != nil {
-			n.logf(lg.DEBUG, "history: %s", r.err)
-			continue
-		}
+	results, err := n.cluster.statsEach(ctx, producers, "", "", false)
+	for _, err := range clusterinfo.Errors(err) {
+		n.logf(lg.DEBUG, "history: %s", err)
+	}
+	for _, r := range results {
 		answered = append(answered, r.producer.HTTPAddress())
 		nodes = append(nodes, r.topics...)
 	}

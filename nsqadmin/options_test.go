@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dropin/nsq/internal/clusterinfo"
 )
 
 func TestNormalizeBasePath(t *testing.T) {
@@ -42,15 +44,23 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
+func producersOfVersions(versions ...string) []*Producer {
+	ps := make([]*Producer, len(versions))
+	for i, v := range versions {
+		ps[i] = &Producer{Identity: clusterinfo.Identity{Version: v}}
+	}
+	return ps
+}
+
 func TestVersionOrder(t *testing.T) {
-	ps := []*Producer{{Version: "1.3.0"}, {Version: "1.2.1"}, {Version: "1.3.0-rc1"}, {Version: "garbage"}, {Version: "v1.3.0"}, {Version: "1.10.0"}}
+	ps := producersOfVersions("1.3.0", "1.2.1", "1.3.0-rc1", "garbage", "v1.3.0", "1.10.0")
 	markOutOfDate(ps)
 	for i, want := range []bool{true, true, true, true, true, false} {
 		if ps[i].OutOfDate != want {
 			t.Errorf("%s: out_of_date = %v, want %v", ps[i].Version, ps[i].OutOfDate, want)
 		}
 	}
-	same := []*Producer{{Version: "1.3.0"}, {Version: "1.3.0"}}
+	same := producersOfVersions("1.3.0", "1.3.0")
 	markOutOfDate(same)
 	if same[0].OutOfDate || same[1].OutOfDate {
 		t.Error("equal versions are not out of date")

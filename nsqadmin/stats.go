@@ -4,11 +4,13 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/dropin/nsq/internal/clusterinfo"
 )
 
 // nodeTopicStats converts one nsqd's topic into what /api serves. When
 // channel is set, only that channel is kept.
-func nodeTopicStats(p *Producer, t *nsqdTopic, channel string, now time.Time) *TopicStats {
+func nodeTopicStats(p *Producer, t *clusterinfo.TopicStats, channel string, now time.Time) *TopicStats {
 	node := p.HTTPAddress()
 	ts := &TopicStats{
 		Node:                node,
@@ -34,7 +36,7 @@ func nodeTopicStats(p *Producer, t *nsqdTopic, channel string, now time.Time) *T
 	return ts
 }
 
-func nodeChannelStats(p *Producer, topic string, c *nsqdChannel, now time.Time) *ChannelStats {
+func nodeChannelStats(p *Producer, topic string, c *clusterinfo.ChannelStats, now time.Time) *ChannelStats {
 	node := p.HTTPAddress()
 	cs := &ChannelStats{
 		Node:                node,
@@ -53,7 +55,7 @@ func nodeChannelStats(p *Producer, topic string, c *nsqdChannel, now time.Time) 
 		RegionLocalMsgCount: c.RegionLocalMsgCount,
 		GlobalMsgCount:      c.GlobalMsgCount,
 		DeliveryMsgCount:    c.ZoneLocalMsgCount + c.RegionLocalMsgCount + c.GlobalMsgCount,
-		ClientCount:         c.ClientCount,
+		ClientCount:         int(c.ClientCount),
 		Paused:              c.Paused,
 		E2E:                 nodeE2E(&c.E2E, topic, c.ChannelName, node),
 	}
@@ -102,7 +104,7 @@ func nodeChannelStats(p *Producer, topic string, c *nsqdChannel, now time.Time) 
 
 // nodeE2E turns one node's quantiles into entries whose min, max and
 // average are the node's value.
-func nodeE2E(e *nsqdE2E, topic, channel, node string) *E2ELatency {
+func nodeE2E(e *clusterinfo.E2E, topic, channel, node string) *E2ELatency {
 	out := &E2ELatency{Count: e.Count, Topic: topic, Channel: channel, Host: node}
 	for _, p := range e.Percentiles {
 		v := p.Value

@@ -1,28 +1,20 @@
 package nsqadmin
 
-import (
-	"net"
-	"strconv"
-)
+import "github.com/dropin/nsq/internal/clusterinfo"
 
 // The types below are what nsqadmin serves under /api; their JSON field
 // names and shapes are NSQ's (see the package doc). The upstream types
-// (what nsqd and nsqlookupd send) are in upstream.go.
+// (what nsqd and nsqlookupd send) are internal/clusterinfo's.
 
 // Producer is one nsqd as nsqadmin knows it: from nsqlookupd's /nodes or
 // /lookup, or from the nsqd's own /info.
 type Producer struct {
-	RemoteAddresses  []string        `json:"remote_addresses"`
-	RemoteAddress    string          `json:"remote_address"`
-	Hostname         string          `json:"hostname"`
-	BroadcastAddress string          `json:"broadcast_address"`
-	TCPPort          int             `json:"tcp_port"`
-	HTTPPort         int             `json:"http_port"`
-	Version          string          `json:"version"`
-	TopologyZone     string          `json:"topology_zone,omitempty"`
-	TopologyRegion   string          `json:"topology_region,omitempty"`
-	Topics           []ProducerTopic `json:"topics"`
-	OutOfDate        bool            `json:"out_of_date"`
+	RemoteAddresses []string `json:"remote_addresses"`
+	clusterinfo.Identity
+	TopologyZone   string          `json:"topology_zone,omitempty"`
+	TopologyRegion string          `json:"topology_region,omitempty"`
+	Topics         []ProducerTopic `json:"topics"`
+	OutOfDate      bool            `json:"out_of_date"`
 
 	// addr is where nsqadmin sends this node's requests: the configured
 	// --nsqd-http-address in nsqd mode (the broadcast address may not
@@ -36,17 +28,6 @@ func (p *Producer) callAddress() string {
 		return p.addr
 	}
 	return p.HTTPAddress()
-}
-
-// HTTPAddress is the node key used everywhere: broadcast_address:http_port.
-func (p *Producer) HTTPAddress() string {
-	return net.JoinHostPort(p.BroadcastAddress, strconv.Itoa(p.HTTPPort))
-}
-
-// TCPAddress is broadcast_address:tcp_port, the key lookupd's /nodes
-// entries are merged by.
-func (p *Producer) TCPAddress() string {
-	return net.JoinHostPort(p.BroadcastAddress, strconv.Itoa(p.TCPPort))
 }
 
 // ProducerTopic is a topic of a node in /api/nodes.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/names"
@@ -147,7 +148,7 @@ func (s *httpServer) lookup(_ http.ResponseWriter, req *http.Request, _ httprout
 
 func (s *httpServer) nodes(http.ResponseWriter, *http.Request, httprouter.Params) (any, error) {
 	return struct {
-		Producers []*node `json:"producers"`
+		Producers []*clusterinfo.Node `json:"producers"`
 	}{s.n.db.nodes()}, nil
 }
 

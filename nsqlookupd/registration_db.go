@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/names"
 )
 
@@ -41,21 +42,15 @@ func channelRegistration(topic, channel string) registration {
 }
 
 // peerInfo describes one identified nsqd connection. It is shared by all
-// of that connection's registrations. The exported fields are written once
-// by IDENTIFY, before the peer is published to the registrationDB, and are
-// read-only afterwards; lastUpdate is atomic.
+// of that connection's registrations. The embedded Peer (what IDENTIFY
+// says, and what /lookup serves) is written once by IDENTIFY, before the
+// peer is published to the registrationDB, and is read-only afterwards;
+// lastUpdate is atomic.
 type peerInfo struct {
 	lastUpdate atomic.Int64 // unix ns of the last IDENTIFY or PING
 	id         string       // the connection's remote ip:port
 
-	RemoteAddress    string `json:"remote_address"`
-	Hostname         string `json:"hostname"`
-	BroadcastAddress string `json:"broadcast_address"`
-	TCPPort          int    `json:"tcp_port"`
-	HTTPPort         int    `json:"http_port"`
-	Version          string `json:"version"`
-	TopologyZone     string `json:"topology_zone"`
-	TopologyRegion   string `json:"topology_region"`
+	clusterinfo.Peer
 }
 
 // isActive reports whether the peer pinged within timeout of now.
@@ -228,12 +223,8 @@ func (db *registrationDB) unregister(id, topic, channel string) []registration {
 	var removed []registration
 	if channel != "" {
 		k := channelRegistration(topic, channel)
-		ok, left := db.removeProducerLocked(k, id)
-		if ok {
+		if db.unregisterKeyLocked(k, id, names.IsEphemeral(channel)) {
 			removed = append(removed, k)
-		}
-		if left == 0 && names.IsEphemeral(channel) {
-			db.removeKeyLocked(k)
 		}
 		return removed
 	}
@@ -244,14 +235,21 @@ func (db *registrationDB) unregister(id, topic, channel string) []registration {
 		}
 	}
 	k := topicRegistration(topic)
-	ok, left := db.removeProducerLocked(k, id)
-	if ok {
+	if db.unregisterKeyLocked(k, id, names.IsEphemeral(topic)) {
 		removed = append(removed, k)
 	}
-	if left == 0 && names.IsEphemeral(topic) {
+	return removed
+}
+
+// unregisterKeyLocked removes peer id from k, and k itself when that left
+// it without producers and it is ephemeral. It reports whether id was
+// registered under k.
+func (db *registrationDB) unregisterKeyLocked(k registration, id string, ephemeral bool) bool {
+	ok, left := db.removeProducerLocked(k, id)
+	if left == 0 && ephemeral {
 		db.removeKeyLocked(k)
 	}
-	return removed
+	return ok
 }
 
 // removePeer removes peer id from every key (client:: included); the keys
@@ -374,28 +372,14 @@ func (db *registrationDB) lookup(topic string) (channels []string, producers []*
 	return db.channelsOfLocked(topic), producers, true
 }
 
-// node is one entry of /nodes. Topics and Tombstones are parallel arrays.
-type node struct {
-	RemoteAddress    string   `json:"remote_address"`
-	Hostname         string   `json:"hostname"`
-	BroadcastAddress string   `json:"broadcast_address"`
-	TCPPort          int      `json:"tcp_port"`
-	HTTPPort         int      `json:"http_port"`
-	Version          string   `json:"version"`
-	TopologyZone     string   `json:"topology_zone"`
-	TopologyRegion   string   `json:"topology_region"`
-	Tombstones       []bool   `json:"tombstones"`
-	Topics           []string `json:"topics"`
-}
-
-// nodes returns every active identified peer (tombstoned or not) with the
+// nodes returns the entries of /nodes: every active identified peer (tombstoned or not) with the
 // topics it produces and, at the same index, whether it is tombstoned for
 // that topic. Ordered by peer id; never nil.
-func (db *registrationDB) nodes() []*node {
+func (db *registrationDB) nodes() []*clusterinfo.Node {
 	now := db.now()
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	out := []*node{}
+	out := []*clusterinfo.Node{}
 	clients := db.regs[clientRegistration]
 	ids := make([]string, 0, len(clients))
 	for id := range clients {
@@ -420,18 +404,7 @@ func (db *registrationDB) nodes() []*node {
 				tombstones[i] = p.isTombstonedLocked(now, db.tombstoneLifetime)
 			}
 		}
-		out = append(out, &node{
-			RemoteAddress:    peer.RemoteAddress,
-			Hostname:         peer.Hostname,
-			BroadcastAddress: peer.BroadcastAddress,
-			TCPPort:          peer.TCPPort,
-			HTTPPort:         peer.HTTPPort,
-			Version:          peer.Version,
-			TopologyZone:     peer.TopologyZone,
-			TopologyRegion:   peer.TopologyRegion,
-			Tombstones:       tombstones,
-			Topics:           topics,
-		})
+		out = append(out, &clusterinfo.Node{Peer: peer.Peer, Tombstones: tombstones, Topics: topics})
 	}
 	return out
 }

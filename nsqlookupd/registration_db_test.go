@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dropin/nsq/internal/clusterinfo"
 )
 
 // checkInvariants verifies that the indexes agree with the table. Tests
@@ -81,7 +83,8 @@ func (c *testClock) Set(t time.Time) {
 }
 
 func newTestPeer(id string, lastUpdate time.Time) *peerInfo {
-	p := &peerInfo{id: id, RemoteAddress: id, BroadcastAddress: "b-" + id, TCPPort: 4150, HTTPPort: 4151, Version: "1.3.0"}
+	p := &peerInfo{id: id, Peer: clusterinfo.Peer{Identity: clusterinfo.Identity{
+		RemoteAddress: id, BroadcastAddress: "b-" + id, TCPPort: 4150, HTTPPort: 4151, Version: "1.3.0"}}}
 	p.lastUpdate.Store(lastUpdate.UnixNano())
 	return p
 }

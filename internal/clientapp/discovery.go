@@ -3,52 +3,24 @@ package clientapp
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
-	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 
+	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
 )
 
-// endpoint builds the URL of path on the daemon at addr, which is a
-// host:port or, as go-nsq allows for lookupds, a URL with a scheme.
-func endpoint(addr, path string, query url.Values) string {
-	base := addr
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	u := strings.TrimSuffix(base, "/") + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	return u
+// The apps ask the cluster through clusterinfo under its Strict policy:
+// any failing upstream makes the whole answer an error, so an app never
+// acts on a partial list.
+
+func strict(c *httpapi.Client) *clusterinfo.Client {
+	return clusterinfo.New(c, clusterinfo.Strict)
 }
 
 // LookupdTopics returns the sorted union of the topics every lookupd knows
-// (GET /topics). If any lookupd fails, the whole answer is an error, so a
-// caller never acts on a partial list.
+// (GET /topics). If any lookupd fails, the whole answer is an error.
 func LookupdTopics(ctx context.Context, c *httpapi.Client, lookupds []string) ([]string, error) {
-	seen := map[string]bool{}
-	for _, addr := range lookupds {
-		var resp struct {
-			Topics []string `json:"topics"`
-		}
-		if err := c.GETV1(ctx, endpoint(addr, "/topics", nil), &resp); err != nil {
-			return nil, fmt.Errorf("lookupd %s: %w", addr, err)
-		}
-		for _, t := range resp.Topics {
-			seen[t] = true
-		}
-	}
-	topics := make([]string, 0, len(seen))
-	for t := range seen {
-		topics = append(topics, t)
-	}
-	slices.Sort(topics)
-	return topics, nil
+	return strict(c).LookupdTopics(ctx, lookupds)
 }
 
 // LookupdTopicProducers returns the HTTP addresses
@@ -56,100 +28,31 @@ func LookupdTopics(ctx context.Context, c *httpapi.Client, lookupds []string) ([
 // for topic (GET /lookup), deduplicated, in first-seen order. Any failing
 // lookupd (including "topic not found") makes it an error.
 func LookupdTopicProducers(ctx context.Context, c *httpapi.Client, lookupds []string, topic string) ([]string, error) {
+	peers, err := strict(c).LookupdTopicProducers(ctx, lookupds, topic)
 	var out []string
-	for _, addr := range lookupds {
-		var resp struct {
-			Producers []struct {
-				BroadcastAddress string `json:"broadcast_address"`
-				HTTPPort         int    `json:"http_port"`
-			} `json:"producers"`
-		}
-		if err := c.GETV1(ctx, endpoint(addr, "/lookup", url.Values{"topic": {topic}}), &resp); err != nil {
-			return nil, fmt.Errorf("lookupd %s: %w", addr, err)
-		}
-		for _, p := range resp.Producers {
-			hp := net.JoinHostPort(p.BroadcastAddress, strconv.Itoa(p.HTTPPort))
-			if !slices.Contains(out, hp) {
-				out = append(out, hp)
-			}
-		}
+	for _, p := range peers {
+		out = append(out, p.HTTPAddress())
 	}
-	return out, nil
-}
-
-// stats is the part of nsqd's GET /stats?format=json that the apps read.
-type stats struct {
-	Topics []topicStats `json:"topics"`
-}
-
-type topicStats struct {
-	TopicName string         `json:"topic_name"`
-	Channels  []ChannelStats `json:"channels"`
-}
-
-// ChannelStats are one channel's counters from nsqd's /stats, or their sum
-// over several nodes.
-type ChannelStats struct {
-	ChannelName   string `json:"channel_name"`
-	Depth         int64  `json:"depth"`
-	BackendDepth  int64  `json:"backend_depth"`
-	InFlightCount int64  `json:"in_flight_count"`
-	DeferredCount int64  `json:"deferred_count"`
-	MessageCount  int64  `json:"message_count"`
-	RequeueCount  int64  `json:"requeue_count"`
-	TimeoutCount  int64  `json:"timeout_count"`
-	ClientCount   int64  `json:"client_count"`
-}
-
-// add sums o into s.
-func (s *ChannelStats) add(o ChannelStats) {
-	s.Depth += o.Depth
-	s.BackendDepth += o.BackendDepth
-	s.InFlightCount += o.InFlightCount
-	s.DeferredCount += o.DeferredCount
-	s.MessageCount += o.MessageCount
-	s.RequeueCount += o.RequeueCount
-	s.TimeoutCount += o.TimeoutCount
-	s.ClientCount += o.ClientCount
-}
-
-func getStats(ctx context.Context, c *httpapi.Client, addr string, q url.Values) (*stats, error) {
-	q.Set("format", "json")
-	q.Set("include_clients", "false")
-	var s stats
-	if err := c.GETV1(ctx, endpoint(addr, "/stats", q), &s); err != nil {
-		return nil, fmt.Errorf("nsqd %s: %w", addr, err)
-	}
-	return &s, nil
+	return out, err
 }
 
 // NSQDTopicProducers asks each nsqd (by HTTP address) whether it has
 // topic and returns, for those that do, the broadcast HTTP address from
-// their GET /info. Any failing nsqd makes it an error.
+// their GET /info, deduplicated. Any failing nsqd makes it an error.
 func NSQDTopicProducers(ctx context.Context, c *httpapi.Client, nsqds []string, topic string) ([]string, error) {
+	nodes, err := strict(c).NSQDTopicProducers(ctx, nsqds, topic)
 	var out []string
-	for _, addr := range nsqds {
-		s, err := getStats(ctx, c, addr, url.Values{"topic": {topic}})
-		if err != nil {
-			return nil, err
-		}
-		if !slices.ContainsFunc(s.Topics, func(t topicStats) bool { return t.TopicName == topic }) {
-			continue
-		}
-		var info struct {
-			BroadcastAddress string `json:"broadcast_address"`
-			HTTPPort         int    `json:"http_port"`
-		}
-		if err := c.GETV1(ctx, endpoint(addr, "/info", nil), &info); err != nil {
-			return nil, fmt.Errorf("nsqd %s: %w", addr, err)
-		}
-		hp := net.JoinHostPort(info.BroadcastAddress, strconv.Itoa(info.HTTPPort))
-		if !slices.Contains(out, hp) {
+	for _, n := range nodes {
+		if hp := n.Info.HTTPAddress(); !slices.Contains(out, hp) {
 			out = append(out, hp)
 		}
 	}
-	return out, nil
+	return out, err
 }
+
+// ChannelStats are one channel's counters from nsqd's /stats, or their sum
+// over several nodes.
+type ChannelStats = clusterinfo.ChannelCounts
 
 // ErrNoProducers is returned by SumChannelStats when asked about no
 // nodes at all (a topic that exists nowhere). Its text is NSQ's.
@@ -166,19 +69,19 @@ func SumChannelStats(ctx context.Context, c *httpapi.Client, nsqds []string, top
 	if len(nsqds) == 0 {
 		return sum, ErrNoProducers
 	}
+	all, err := strict(c).StatsEach(ctx, nsqds, clusterinfo.StatsQuery{Topic: topic, Channel: channel})
+	if err != nil {
+		return sum, err
+	}
 	found := false
-	for _, addr := range nsqds {
-		s, err := getStats(ctx, c, addr, url.Values{"topic": {topic}, "channel": {channel}})
-		if err != nil {
-			return sum, err
-		}
+	for _, s := range all {
 		for _, t := range s.Topics {
-			if t.TopicName != topic {
+			if t == nil || t.TopicName != topic {
 				continue
 			}
 			for _, ch := range t.Channels {
-				if ch.ChannelName == channel {
-					sum.add(ch)
+				if ch != nil && ch.ChannelName == channel {
+					sum.Add(ch.ChannelCounts)
 					found = true
 				}
 			}

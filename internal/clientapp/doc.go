@@ -13,7 +13,8 @@
 //   - HostPool, the destination picker of nsq_to_http and nsq_to_nsq
 //     (round-robin, hostpool and epsilon-greedy);
 //   - TimerMetrics, the rolling latency status line;
-//   - topic and producer discovery over HTTP from nsqlookupd and nsqd.
+//   - thin wrappers over internal/clusterinfo (its Strict policy) for
+//     topic and producer discovery and summed channel stats.
 //
 // The package never imports a daemon package; everything it knows about
 // nsqd and nsqlookupd is their HTTP API.
