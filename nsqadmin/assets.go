@@ -6,11 +6,11 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"os"
 	"path"
 	"strings"
-	"time"
 )
 
 // The UI: plain HTML, CSS and JavaScript modules, no build step. The HTML
@@ -75,9 +75,10 @@ type shell struct {
 	HistoryDurationMs   int64
 }
 
+// serveIndex writes the HTML shell. The headers are NSQ's: Content-Type
+// "text/html" (the page declares its charset itself) and nothing else.
 func (a *assets) serveIndex(w http.ResponseWriter, data *shell) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Type", "text/html")
 	if err := a.index.Execute(w, data); err != nil {
 		// headers are gone already; the connection will show a cut page
 		fmt.Fprintf(w, "<!-- template error: %s -->", template.HTMLEscapeString(err.Error()))
@@ -86,7 +87,7 @@ func (a *assets) serveIndex(w http.ResponseWriter, data *shell) {
 
 // serve writes the asset name from directory dir ("" for the top), or
 // 404 NOT_FOUND as plain text.
-func (a *assets) serve(w http.ResponseWriter, req *http.Request, dir, name string) {
+func (a *assets) serve(w http.ResponseWriter, _ *http.Request, dir, name string) {
 	notFound := func() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
@@ -107,11 +108,12 @@ func (a *assets) serve(w http.ResponseWriter, req *http.Request, dir, name strin
 		notFound()
 		return
 	}
-	rs, ok := f.(io.ReadSeeker)
-	if !ok {
-		notFound()
-		return
+	// like NSQ: the type from the extension and the bytes, no caching or
+	// range headers
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if ctype == "" {
+		ctype = "application/octet-stream"
 	}
-	w.Header().Set("Cache-Control", "no-cache")
-	http.ServeContent(w, req, path.Base(name), time.Time{}, rs)
+	w.Header().Set("Content-Type", ctype)
+	io.Copy(w, f)
 }

@@ -26,7 +26,7 @@ func TestRoutesUnderBasePath(t *testing.T) {
 		if page == "/" { // redirected to /admin by the router
 			continue
 		}
-		if r.status != 200 || r.header.Get("Content-Type") != "text/html; charset=utf-8" {
+		if r.status != 200 || r.header.Get("Content-Type") != "text/html" {
 			t.Errorf("GET %s: %d %s", page, r.status, r.header.Get("Content-Type"))
 			continue
 		}
@@ -59,6 +59,30 @@ func TestRoutesUnderBasePath(t *testing.T) {
 	}
 	if r := call(t, "GET", a.url+"/api/topics", nil); r.status != 200 || r.header.Get("X-NSQ-Content-Type") != "nsq; version=1.0" {
 		t.Errorf("api under base path: %d %v", r.status, r.header)
+	}
+}
+
+// The HTML shell and the assets carry NSQ's headers and no others (no
+// charset on the shell, no caching or range headers).
+func TestPageAndAssetHeaders(t *testing.T) {
+	c := newFakeCluster(t)
+	a := startAdmin(t, c.lookupdMode)
+	for _, tc := range []struct{ path, ctype string }{
+		{"/", "text/html"},
+		{"/topics/orders", "text/html"},
+		{"/static/app.js", "text/javascript; charset=utf-8"},
+		{"/static/style.css", "text/css; charset=utf-8"},
+		{"/static/favicon.svg", "image/svg+xml"},
+	} {
+		r := call(t, "GET", a.url+tc.path, nil)
+		if r.status != 200 || r.header.Get("Content-Type") != tc.ctype {
+			t.Errorf("GET %s: %d %q, want 200 %q", tc.path, r.status, r.header.Get("Content-Type"), tc.ctype)
+		}
+		for _, h := range []string{"Cache-Control", "Accept-Ranges", "Last-Modified", "X-Nsq-Content-Type"} {
+			if v := r.header.Get(h); v != "" {
+				t.Errorf("GET %s: unexpected %s: %q", tc.path, h, v)
+			}
+		}
 	}
 }
 
