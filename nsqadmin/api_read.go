@@ -91,8 +91,9 @@ func (n *NSQAdmin) topicHandler(w http.ResponseWriter, req *http.Request, ps htt
 	}{aggregateTopic(topic, nodes), warn.message()}, nil
 }
 
-// GET /api/topics/:topic/:channel. A channel no node has gives
-// {"message":""} with no stats, as in NSQ.
+// GET /api/topics/:topic/:channel. A channel no node has is 404
+// CHANNEL_NOT_FOUND (NSQ's handler fails there with 500 INTERNAL_ERROR;
+// see docs/differences.md).
 func (n *NSQAdmin) channelHandler(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
 	topic, channel := ps.ByName("topic"), ps.ByName("channel")
 	opts := n.getOpts()
@@ -106,10 +107,14 @@ func (n *NSQAdmin) channelHandler(w http.ResponseWriter, req *http.Request, ps h
 	if err := warn.absorb(n, err); err != nil {
 		return nil, err
 	}
+	stats := aggregateChannels(nodes)[topic+"/"+channel]
+	if stats == nil {
+		return nil, httpapi.Err{Code: http.StatusNotFound, Text: "CHANNEL_NOT_FOUND"}
+	}
 	return struct {
 		*ChannelStats
 		Message string `json:"message"`
-	}{aggregateChannels(nodes)[topic+"/"+channel], warn.message()}, nil
+	}{stats, warn.message()}, nil
 }
 
 // GET /api/nodes

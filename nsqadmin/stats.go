@@ -25,7 +25,10 @@ func nodeTopicStats(p *Producer, t *clusterinfo.TopicStats, channel string, now 
 		GlobalMsgCount:      t.GlobalMsgCount,
 		DeliveryMsgCount:    t.ZoneLocalMsgCount + t.RegionLocalMsgCount + t.GlobalMsgCount,
 		Paused:              t.Paused,
-		E2E:                 nodeE2E(&t.E2E, t.TopicName, "", node),
+		E2E:                 nodeE2E(&t.E2E),
+	}
+	if t.Channels != nil { // nsqd sends [] for none, and NSQ passes it on
+		ts.Channels = make([]*ChannelStats, 0, len(t.Channels))
 	}
 	for _, c := range t.Channels {
 		if c == nil || (channel != "" && c.ChannelName != channel) {
@@ -57,7 +60,7 @@ func nodeChannelStats(p *Producer, topic string, c *clusterinfo.ChannelStats, no
 		DeliveryMsgCount:    c.ZoneLocalMsgCount + c.RegionLocalMsgCount + c.GlobalMsgCount,
 		ClientCount:         int(c.ClientCount),
 		Paused:              c.Paused,
-		E2E:                 nodeE2E(&c.E2E, topic, c.ChannelName, node),
+		E2E:                 nodeE2E(&c.E2E),
 	}
 	if c.Clients != nil {
 		cs.Clients = make([]*ClientStats, 0, len(c.Clients))
@@ -103,9 +106,10 @@ func nodeChannelStats(p *Producer, topic string, c *clusterinfo.ChannelStats, no
 }
 
 // nodeE2E turns one node's quantiles into entries whose min, max and
-// average are the node's value.
-func nodeE2E(e *clusterinfo.E2E, topic, channel, node string) *E2ELatency {
-	out := &E2ELatency{Count: e.Count, Topic: topic, Channel: channel, Host: node}
+// average are the node's value. As in NSQ, a node's summary names no
+// topic, channel or host (those are "" and set on aggregates only).
+func nodeE2E(e *clusterinfo.E2E) *E2ELatency {
+	out := &E2ELatency{Count: e.Count}
 	for _, p := range e.Percentiles {
 		v := p.Value
 		out.Percentiles = append(out.Percentiles, &Percentile{
@@ -116,8 +120,11 @@ func nodeE2E(e *clusterinfo.E2E, topic, channel, node string) *E2ELatency {
 }
 
 // add merges a node's quantiles into an aggregate: per quantile the max
-// of the maxima, the min of the minima, the count-weighted average and
-// the summed count; quantiles sorted descending.
+// of the maxima, the min of the minima of the nodes that have measured
+// something (count > 0), the count-weighted average (0 while the count
+// is 0, as in NSQ) and the summed count; quantiles sorted descending.
+// NSQ's min is the last merged node's max, which depends on which node
+// answered last; see docs/differences.md.
 func (e *E2ELatency) add(n *E2ELatency) {
 	e.Host = "*"
 	e.Count += n.Count
@@ -136,12 +143,18 @@ func (e *E2ELatency) add(n *E2ELatency) {
 			continue
 		}
 		p.Max = math.Max(p.Max, np.Max)
-		p.Min = math.Min(p.Min, np.Min)
+		switch {
+		case np.Count == 0:
+		case p.Count == 0:
+			p.Min = np.Min
+		default:
+			p.Min = math.Min(p.Min, np.Min)
+		}
 		total := p.Count + np.Count
 		if total > 0 {
 			p.Average = (p.Average*float64(p.Count) + np.Average*float64(np.Count)) / float64(total)
 		} else {
-			p.Average = (p.Average + np.Average) / 2
+			p.Average = 0
 		}
 		p.Count = total
 	}

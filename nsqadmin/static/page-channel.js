@@ -2,7 +2,7 @@
 // with requeues and timeouts), charts and the channel's admin actions.
 
 import { html } from './html.js';
-import { get, enc } from './api.js';
+import { get, enc, ApiError } from './api.js';
 import { num, rate, duration, plural } from './fmt.js';
 import { link, topicLink, nodeLink } from './links.js';
 import { go } from './app.js';
@@ -54,7 +54,13 @@ export const pageChannel = {
   title: (p) => `Channel ${p.topic} / ${p.channel}`,
   nav: 'topics',
   async load(p) {
-    const [stats, hist] = await Promise.all([get('/topics/' + enc(p.topic) + '/' + enc(p.channel)), loadHistory(p.topic, p.channel)]);
+    // a channel no node has is 404 CHANNEL_NOT_FOUND: shown as missing
+    const missing = (e) => {
+      if (e instanceof ApiError && e.status === 404) return {};
+      throw e;
+    };
+    const [stats, hist] = await Promise.all([
+      get('/topics/' + enc(p.topic) + '/' + enc(p.channel)).catch(missing), loadHistory(p.topic, p.channel)]);
     return { stats, hist, message: stats.message };
   },
   explain: (e, p) => explainMissing(e, p.topic),
