@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"github.com/dropin/nsq/internal/httpapi"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/names"
-	"github.com/dropin/nsq/internal/protocol"
 	"github.com/dropin/nsq/internal/storage"
 )
 
@@ -44,9 +42,10 @@ type NSQD struct {
 	loading     atomic.Bool
 	chanGen     atomic.Uint64 // bumped when a channel is created or deleted
 
-	// clientsMu guards clients.
+	// clientsMu guards clients and conns.
 	clientsMu    sync.Mutex
 	clients      map[int64]*client
+	conns        map[net.Conn]struct{} // every accepted TCP connection, V2 or not yet
 	lastClientID atomic.Int64
 
 	tcpListener   net.Listener
@@ -97,6 +96,7 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		startTime:   time.Now(),
 		topics:      make(map[string]*Topic),
 		clients:     make(map[int64]*client),
+		conns:       make(map[net.Conn]struct{}),
 		tlsRequired: opts.TLSRequired,
 		metaWake:    make(chan struct{}, 1),
 		exitCh:      make(chan struct{}),
@@ -253,12 +253,7 @@ func (n *NSQD) exit() {
 		srv.Close() // also drops keep-alive connections
 	}
 
-	n.clientsMu.Lock()
-	for _, c := range n.clients {
-		c.closeConn()
-	}
-	n.clientsMu.Unlock()
-	n.connWG.Wait()
+	n.closeConns()
 
 	if err := n.persistMetadata(); err != nil {
 		n.log.Logf(lg.ERROR, "failed to persist metadata - %s", err)
@@ -286,71 +281,6 @@ func (n *NSQD) closeListeners() {
 			l.Close()
 		}
 	}
-}
-
-// acceptLoop accepts TCP clients until the listener closes.
-func (n *NSQD) acceptLoop() error {
-	n.log.Logf(lg.INFO, "TCP: listening on %s", n.tcpListener.Addr())
-	for {
-		conn, err := n.tcpListener.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return fmt.Errorf("accept failed - %w", err)
-		}
-		n.connWG.Add(1)
-		go func() {
-			defer n.connWG.Done()
-			n.handleConn(conn)
-		}()
-	}
-}
-
-// handleConn reads the magic and runs the V2 protocol.
-func (n *NSQD) handleConn(conn net.Conn) {
-	n.log.Logf(lg.INFO, "TCP: new client(%s)", conn.RemoteAddr())
-	conn.SetReadDeadline(time.Now().Add(n.opts.ClientTimeout))
-	var magic [4]byte
-	if _, err := io.ReadFull(conn, magic[:]); err != nil {
-		n.log.Logf(lg.ERROR, "client(%s) failed to read protocol version - %s", conn.RemoteAddr(), err)
-		conn.Close()
-		return
-	}
-	if string(magic[:]) != protocol.MagicV2 {
-		n.log.Logf(lg.ERROR, "client(%s) bad protocol magic '%s'", conn.RemoteAddr(), magic)
-		var buf []byte
-		buf = protocol.AppendFrame(buf, protocol.FrameTypeError, []byte(protocol.ErrBadProtocol))
-		conn.SetWriteDeadline(time.Now().Add(time.Second))
-		conn.Write(buf)
-		conn.Close()
-		return
-	}
-	c := newClient(n.lastClientID.Add(1), conn, &clientDefaults{
-		heartbeat:           n.opts.ClientTimeout / 2,
-		outputBufferTimeout: n.opts.OutputBufferTimeout,
-		msgTimeout:          n.opts.MsgTimeout,
-	})
-	n.clientsMu.Lock()
-	if n.isExiting() {
-		n.clientsMu.Unlock()
-		conn.Close()
-		return
-	}
-	n.clients[c.id] = c
-	n.clientsMu.Unlock()
-
-	(&protocolV2{n: n}).serve(c)
-
-	n.clientsMu.Lock()
-	delete(n.clients, c.id)
-	n.clientsMu.Unlock()
-	n.log.Logf(lg.INFO, "PROTOCOL(V2): [%s] exiting", c.remoteAddr)
 }
 
 func (n *NSQD) isExiting() bool {

@@ -67,6 +67,9 @@ type Options struct {
 	MinOutputBufferTimeout time.Duration `flag:"min-output-buffer-timeout"`
 	OutputBufferTimeout    time.Duration `flag:"output-buffer-timeout"`
 	MaxChannelConsumers    int           `flag:"max-channel-consumers"`
+	// MaxConnections caps concurrent TCP connections (0 = unlimited, as
+	// NSQ); extra ones get an error frame and are closed. Beyond NSQ.
+	MaxConnections int `flag:"max-connections"`
 
 	// statsd integration
 	StatsdAddress          string        `flag:"statsd-address"`
@@ -302,6 +305,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--output-buffer-timeout must be >= 0")
 	case o.MaxChannelConsumers < 0:
 		return fmt.Errorf("--max-channel-consumers must be >= 0")
+	case o.MaxConnections < 0:
+		return fmt.Errorf("--max-connections must be >= 0")
 	case o.StatsdUDPPacketSize < 1:
 		return fmt.Errorf("--statsd-udp-packet-size must be > 0")
 	case o.StatsdAddress != "" && o.StatsdInterval <= 0:

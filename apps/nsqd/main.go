@@ -67,6 +67,7 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 	fs.Duration("min-output-buffer-timeout", opts.MinOutputBufferTimeout, "minimum client configurable duration of time between flushing to a client")
 	fs.Duration("output-buffer-timeout", opts.OutputBufferTimeout, "default duration of time between flushing data to clients")
 	fs.Int("max-channel-consumers", opts.MaxChannelConsumers, "maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)")
+	fs.Int("max-connections", opts.MaxConnections, "maximum concurrent TCP connections; extra ones are refused with an error (default 0, i.e., unlimited)")
 
 	// statsd integration options
 	fs.String("statsd-address", opts.StatsdAddress, "UDP <addr>:<port> of a statsd daemon for pushing stats")
