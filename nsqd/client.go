@@ -2,7 +2,6 @@ package nsqd
 
 import (
 	"bufio"
-	"bytes"
 	"compress/flate"
 	"crypto/tls"
 	"io"
@@ -251,15 +250,15 @@ func (c *client) flush() error {
 	return c.flushLocked()
 }
 
-// hasBufferedLine reports whether a whole command line is already
-// buffered, so reading it will not block.
-func (c *client) hasBufferedLine() bool {
+// hasBufferedCommand reports whether a whole command, with its body, is
+// already buffered, so running it will not block on the client.
+func (c *client) hasBufferedCommand() bool {
 	n := c.r.Buffered()
 	if n == 0 {
 		return false
 	}
 	b, _ := c.r.Peek(n)
-	return bytes.IndexByte(b, '\n') >= 0
+	return protocol.CommandComplete(b)
 }
 
 // setOutputBuffer replaces the output buffer with one of size bytes.

@@ -40,7 +40,7 @@ func (p *protocolV2) readLoop(c *client) error {
 	for {
 		// Responses to pipelined commands go out together: flush only
 		// when no complete command is waiting to be read.
-		if unflushed && !c.hasBufferedLine() {
+		if unflushed && !c.hasBufferedCommand() {
 			if err := c.flush(); err != nil {
 				return err
 			}
