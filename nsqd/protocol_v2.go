@@ -151,8 +151,8 @@ func readBody(c *client, cmd, code, what string, max int64) ([]byte, error) {
 			return nil, protocol.NewFatal(code, fmt.Sprintf("%s invalid body size %d", cmd, size))
 		}
 	}
-	body := make([]byte, size)
-	if _, err := io.ReadFull(c.r, body); err != nil {
+	body, err := protocol.ReadSized(c.r, int(size))
+	if err != nil {
 		return nil, protocol.NewFatal(code, fmt.Sprintf("%s failed to read %s", cmd, what))
 	}
 	return body, nil

@@ -63,12 +63,17 @@ func AppendMPUB(buf []byte, msgs ...[]byte) []byte {
 	return buf
 }
 
+// mpubSlab is the size of the allocations ReadMPUB carves bodies from.
+const mpubSlab = 64 << 10
+
 // ReadMPUB decodes the messages of an MPUB body (what AppendMPUB writes)
 // from r, one message at a time: the count must be in 1..(maxBody-4)/5
-// and each size in 1..maxMsg. When total, the body size the sender
-// declared, is above zero the bodies are carved out of one allocation of
-// that size (and alias it) as long as they fit; otherwise each gets its
-// own. Bytes after the last declared message are not read.
+// and each size in 1..maxMsg. Memory follows the bytes that arrive, not
+// the declared sizes: the list grows by append, bodies up to 64 KiB are
+// carved from 64 KiB slabs (no larger than total, the body size the
+// sender declared, when that is above zero) and alias them, larger ones
+// are read by ReadSized. Bytes after the last declared message are not
+// read.
 //
 // Errors are fatal *Error values with NSQ's TCP MPUB texts: E_BAD_BODY for
 // the count, E_BAD_MESSAGE for a message.
@@ -80,12 +85,13 @@ func ReadMPUB(r io.Reader, total int, maxBody, maxMsg int64) ([][]byte, error) {
 	if count <= 0 || int64(count) > (maxBody-4)/5 {
 		return nil, NewFatal(ErrBadBody, fmt.Sprintf("MPUB invalid message count %d", count))
 	}
-	var slab []byte
+	remaining := mpubSlab
 	if total > 0 {
-		slab = make([]byte, 0, total)
+		remaining = total - 4
 	}
-	bodies := make([][]byte, count)
-	for i := range bodies {
+	var slab []byte
+	bodies := make([][]byte, 0, min(int(count), 1024))
+	for i := 0; i < int(count); i++ {
 		size, err := ReadInt32(r)
 		if err != nil {
 			return nil, NewFatal(ErrBadMessage, fmt.Sprintf("MPUB failed to read message(%d) body size", i))
@@ -97,16 +103,22 @@ func ReadMPUB(r io.Reader, total int, maxBody, maxMsg int64) ([][]byte, error) {
 			return nil, NewFatal(ErrBadMessage, fmt.Sprintf("MPUB message too big %d > %d", size, maxMsg))
 		}
 		var body []byte
-		if n := len(slab); cap(slab)-n >= int(size) {
+		if size > mpubSlab {
+			body, err = ReadSized(r, int(size))
+		} else {
+			if n := len(slab); cap(slab)-n < int(size) {
+				slab = make([]byte, 0, max(int(size), min(mpubSlab, remaining)))
+			}
+			n := len(slab)
 			body = slab[n : n+int(size) : n+int(size)]
 			slab = slab[:n+int(size)]
-		} else {
-			body = make([]byte, size)
+			_, err = io.ReadFull(r, body)
 		}
-		if _, err := io.ReadFull(r, body); err != nil {
+		if err != nil {
 			return nil, NewFatal(ErrBadMessage, "MPUB failed to read message body")
 		}
-		bodies[i] = body
+		remaining -= 4 + int(size)
+		bodies = append(bodies, body)
 	}
 	return bodies, nil
 }

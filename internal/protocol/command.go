@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 )
 
 // hasBody reports whether a V2 command is followed by a 4-byte size and a
@@ -43,4 +44,39 @@ func CommandComplete(b []byte) bool {
 		return true
 	}
 	return int64(len(rest)-4) >= int64(size)
+}
+
+// readChunk is how much ReadSized allocates ahead of the bytes that have
+// arrived: a declared size costs memory only as its bytes come in.
+const readChunk = 64 << 10
+
+// ReadSized reads exactly size bytes from r into a buffer that grows as
+// they arrive, so a peer that declares a large body and sends nothing
+// holds at most readChunk bytes of memory.
+func ReadSized(r io.Reader, size int) ([]byte, error) {
+	if size <= readChunk {
+		b := make([]byte, size)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	b := make([]byte, 0, readChunk)
+	for len(b) < size {
+		if len(b) == cap(b) {
+			grown := cap(b) * 2
+			if grown > size {
+				grown = size
+			}
+			b = append(make([]byte, 0, grown), b...)
+		}
+		k := cap(b)
+		if k > size {
+			k = size
+		}
+		n, err := io.ReadFull(r, b[len(b):k])
+		b = b[:len(b)+n]
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 )
@@ -34,6 +35,22 @@ func TestCommandComplete(t *testing.T) {
 	for _, tc := range cases {
 		if got := CommandComplete(tc.in); got != tc.want {
 			t.Errorf("%s: CommandComplete(%q) = %v, want %v", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestReadSized(t *testing.T) {
+	for _, size := range []int{0, 1, readChunk, readChunk + 1, 5*readChunk + 3} {
+		src := make([]byte, size+2)
+		for i := range src {
+			src[i] = byte(i)
+		}
+		got, err := ReadSized(bytes.NewReader(src), size)
+		if err != nil || !bytes.Equal(got, src[:size]) {
+			t.Errorf("size %d: %d bytes, %v", size, len(got), err)
+		}
+		if _, err := ReadSized(bytes.NewReader(src[:size/2]), size); size > 1 && err == nil {
+			t.Errorf("size %d from %d bytes: no error", size, size/2)
 		}
 	}
 }
