@@ -55,6 +55,11 @@ type Topic struct {
 	exitCh   chan struct{}
 	pumpDone sync.WaitGroup
 	stopOnce sync.Once
+
+	// endOnce runs the first of close and delete; a later or concurrent
+	// call waits for it and returns its error.
+	endOnce sync.Once
+	endErr  error
 }
 
 func newTopic(name string, env *queueEnv, hooks topicHooks) *Topic {
@@ -416,8 +421,16 @@ func (t *Topic) markExiting() []*Channel {
 	return list
 }
 
+// end runs f (closing or deleting) unless the topic already ended.
+func (t *Topic) end(f func() error) error {
+	t.endOnce.Do(func() { t.endErr = f() })
+	return t.endErr
+}
+
 // close stops the topic keeping its data on disk.
-func (t *Topic) close() error {
+func (t *Topic) close() error { return t.end(t.closeOnce) }
+
+func (t *Topic) closeOnce() error {
 	var firstErr error
 	for _, c := range t.markExiting() {
 		if err := c.close(); err != nil && firstErr == nil {
@@ -440,7 +453,9 @@ func (t *Topic) close() error {
 }
 
 // delete stops the topic and removes its data and channels.
-func (t *Topic) delete() error {
+func (t *Topic) delete() error { return t.end(t.deleteOnce) }
+
+func (t *Topic) deleteOnce() error {
 	channels := t.markExiting()
 	t.mu.Lock()
 	t.channels = map[string]*Channel{}
