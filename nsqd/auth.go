@@ -157,7 +157,13 @@ func (a *authClient) ask(addr string, v url.Values) (*authState, error) {
 			au.channelRes = append(au.channelRes, re)
 		}
 	}
-	state.expires = time.Now().Add(time.Duration(state.TTL) * time.Second)
+	// a TTL too long for a Duration would wrap negative: cap it
+	const maxTTL = 100 * 365 * 24 * time.Hour
+	ttl := maxTTL
+	if int64(state.TTL) < int64(maxTTL/time.Second) {
+		ttl = time.Duration(state.TTL) * time.Second
+	}
+	state.expires = time.Now().Add(ttl)
 	return &state, nil
 }
 

@@ -61,7 +61,7 @@ func (s *httpServer) pub(w http.ResponseWriter, req *http.Request, _ httprouter.
 	var deferral time.Duration
 	if d, ok := q.Get("defer"); ok {
 		ms, err := strconv.ParseInt(d, 10, 64)
-		if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > s.n.opts.MaxReqTimeout {
+		if err != nil || ms < 0 || ms > s.n.opts.MaxReqTimeout.Milliseconds() {
 			return nil, errBadRequest("INVALID_DEFER")
 		}
 		deferral = time.Duration(ms) * time.Millisecond

@@ -116,7 +116,7 @@ func (p *protocolV2) validateIdentify(c *client, req *identifyRequest) (identify
 	case hb == -1:
 		s.heartbeat = 0
 	case hb == 0:
-	case hb >= 1000 && time.Duration(hb)*time.Millisecond <= o.MaxHeartbeatInterval:
+	case msWithin(hb, time.Second, o.MaxHeartbeatInterval):
 		s.heartbeat = time.Duration(hb) * time.Millisecond
 	default:
 		return s, fmt.Errorf("heartbeat interval (%d) is invalid", hb)
@@ -125,8 +125,7 @@ func (p *protocolV2) validateIdentify(c *client, req *identifyRequest) (identify
 	case ot == -1:
 		s.outputTimeout = 0
 	case ot == 0:
-	case time.Duration(ot)*time.Millisecond >= o.MinOutputBufferTimeout &&
-		time.Duration(ot)*time.Millisecond <= o.MaxOutputBufferTimeout:
+	case msWithin(ot, o.MinOutputBufferTimeout, o.MaxOutputBufferTimeout):
 		s.outputTimeout = time.Duration(ot) * time.Millisecond
 	default:
 		return s, fmt.Errorf("output buffer timeout (%d) is invalid", ot)
@@ -146,12 +145,18 @@ func (p *protocolV2) validateIdentify(c *client, req *identifyRequest) (identify
 	}
 	switch mt := req.MsgTimeout; {
 	case mt == 0:
-	case mt >= 1000 && time.Duration(mt)*time.Millisecond <= o.MaxMsgTimeout:
+	case msWithin(mt, time.Second, o.MaxMsgTimeout):
 		s.msgTimeout = time.Duration(mt) * time.Millisecond
 	default:
 		return s, fmt.Errorf("msg timeout (%d) is invalid", mt)
 	}
 	return s, nil
+}
+
+// msWithin reports whether ms milliseconds lie in [lo, hi], comparing in
+// milliseconds so a huge value cannot wrap into range as nanoseconds.
+func msWithin(ms int, lo, hi time.Duration) bool {
+	return int64(ms) >= lo.Milliseconds() && int64(ms) <= hi.Milliseconds()
 }
 
 // negotiate sends the feature-negotiation JSON and performs the upgrades
