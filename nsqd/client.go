@@ -213,14 +213,26 @@ func (c *client) writeFrame(frameType int32, data []byte) error {
 // after the last command (a little more, never less). Renewing a deadline
 // is costly, so it is renewed only when the reader may block (nothing
 // buffered) or every 256 commands, and only after an eighth of the
-// interval has passed. Called by the reader goroutine only.
+// interval has passed; a changed interval applies at once. Called by the
+// reader goroutine only.
 func (c *client) refreshReadDeadline() {
 	hb := c.heartbeat()
-	if hb <= 0 {
-		if !c.readDeadlineSet.IsZero() {
+	if hb != c.readDeadlineHB {
+		// first command, or IDENTIFY changed the interval: apply it at
+		// once, even while pipelined commands are buffered
+		c.readDeadlineHB = hb
+		c.commandsSinceRenew = 0
+		if hb <= 0 {
 			c.conn.SetReadDeadline(time.Time{})
 			c.readDeadlineSet = time.Time{}
+			return
 		}
+		now := time.Now()
+		c.conn.SetReadDeadline(now.Add(2*hb + hb/8))
+		c.readDeadlineSet = now
+		return
+	}
+	if hb <= 0 {
 		return
 	}
 	c.commandsSinceRenew++
@@ -228,10 +240,9 @@ func (c *client) refreshReadDeadline() {
 		return
 	}
 	c.commandsSinceRenew = 0
-	if now := time.Now(); now.Sub(c.readDeadlineSet) > hb/8 || hb != c.readDeadlineHB {
+	if now := time.Now(); now.Sub(c.readDeadlineSet) > hb/8 {
 		c.conn.SetReadDeadline(now.Add(2*hb + hb/8))
 		c.readDeadlineSet = now
-		c.readDeadlineHB = hb
 	}
 }
 
