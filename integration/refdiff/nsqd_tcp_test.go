@@ -62,7 +62,7 @@ func v2Cases() []tcpCase {
 		{"SUB heartbeats disabled", []step{identify(`{"heartbeat_interval":-1}`), line("SUB t1 c1")}},
 		{"SUB extra params", []step{line("SUB t1 c1 x")}},
 		{"RDY before SUB", []step{line("RDY 1")}},
-		{"RDY no count", []step{line("SUB t1 c1"), line("RDY")}},
+		{"RDY no count", []step{line("SUB t1 c9"), line("RDY")}},
 		{"RDY bad", []step{line("SUB t1 c1"), line("RDY x")}},
 		{"RDY negative", []step{line("SUB t1 c1"), line("RDY -1")}},
 		{"RDY plus", []step{line("SUB t1 c1"), line("RDY +1")}},
