@@ -3,7 +3,6 @@ package nsqadmin
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log"
@@ -19,6 +18,7 @@ import (
 	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
 	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/tlsconf"
 )
 
 // NSQAdmin is the web UI and JSON API daemon. Create it with New, run it
@@ -89,25 +89,14 @@ func New(opts *Options) (*NSQAdmin, error) {
 }
 
 func clientTLSConfig(o *Options) (*tls.Config, error) {
-	c := &tls.Config{InsecureSkipVerify: o.HTTPClientTLSInsecureSkipVerify}
-	if o.HTTPClientTLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(o.HTTPClientTLSCert, o.HTTPClientTLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("failed to load --http-client-tls-cert/--http-client-tls-key - %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
+	c, err := tlsconf.Client(tlsconf.Files{
+		Cert: o.HTTPClientTLSCert, Key: o.HTTPClientTLSKey, RootCA: o.HTTPClientTLSRootCAFile,
+		CertFlag: "--http-client-tls-cert", KeyFlag: "--http-client-tls-key", RootCAFlag: "--http-client-tls-root-ca-file",
+	})
+	if err != nil {
+		return nil, err
 	}
-	if o.HTTPClientTLSRootCAFile != "" {
-		pem, err := os.ReadFile(o.HTTPClientTLSRootCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("failed to read --http-client-tls-root-ca-file - %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("failed to parse --http-client-tls-root-ca-file %s: no PEM certificates", o.HTTPClientTLSRootCAFile)
-		}
-		c.RootCAs = pool
-	}
+	c.InsecureSkipVerify = o.HTTPClientTLSInsecureSkipVerify
 	return c, nil
 }
 

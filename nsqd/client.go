@@ -33,7 +33,8 @@ type client struct {
 	remoteAddr string
 	connectTS  time.Time
 
-	// writeMu guards w, flushers and the write side of the connection.
+	// writeMu guards w, flushers, rawW and writeDeadlineSet: the write side
+	// of the connection.
 	writeMu  sync.Mutex
 	w        *bufio.Writer
 	flushers []interface{ Flush() error } // compressors under w, flushed after it
@@ -65,24 +66,24 @@ type client struct {
 	// waiting is guarded by the lock of the channel it subscribes to.
 	waiting bool
 
-	// mu guards the descriptive fields below.
-	mu               sync.Mutex
-	clientID         string
-	hostname         string
-	userAgent        string
-	topologyZone     string
-	topologyRegion   string
-	deflate          bool
-	snappy           bool
-	tlsState         *tls.ConnectionState
-	auth             *authState
-	pubCounts        map[string]uint64
-	identified       bool
-	closeConnOnce    sync.Once
-	wakeCh           chan struct{}
-	retuneCh         chan struct{}
-	exitCh           chan struct{}
-	readTimeoutExtra time.Duration
+	// mu guards clientID through identified.
+	mu             sync.Mutex
+	clientID       string
+	hostname       string
+	userAgent      string
+	topologyZone   string
+	topologyRegion string
+	deflate        bool
+	snappy         bool
+	tlsState       *tls.ConnectionState
+	auth           *authState
+	pubCounts      map[string]uint64
+	identified     bool
+
+	closeConnOnce sync.Once
+	wakeCh        chan struct{} // the pump looks for work
+	retuneCh      chan struct{} // IDENTIFY changed the pump's intervals
+	exitCh        chan struct{} // closed when the reader goroutine ends
 }
 
 func newClient(id int64, conn net.Conn, env *clientDefaults) *client {

@@ -35,7 +35,21 @@
 //
 // # Lock order
 //
-// NSQD.mu, then Topic.mu, then Topic.qmu or Channel.mu, then client.mu.
-// client.writeMu is never held while taking any of the others. NSQD.optsMu
-// and NSQD.metaMu are leaves.
+// A goroutine that holds one of these locks may take only locks further
+// down the list:
+//
+//  1. NSQD.metaMu (persistMetadata holds it while listing topics and
+//     channels) and NSQD.clientsMu (a new connection checks NSQD.exiting
+//     under it); the two are never held together.
+//  2. NSQD.mu.
+//  3. Topic.mu (publishers hold it for reading while fanning out).
+//  4. Topic.qmu or Channel.mu, never both.
+//  5. client.writeMu (the IDENTIFY upgrades take client.mu under it); it is
+//     never held while taking an NSQD, Topic or Channel lock.
+//  6. client.mu (Channel.mu is held while reading a subscriber's topology).
+//
+// Leaves, held while taking nothing else: NSQD.optsMu, NSQD.healthMu (set
+// by a disk write while Topic.mu is held), lookupPeers.mu and
+// guidFactory.mu. lookupPeers is notified only after NSQD.mu and Topic.mu
+// are released.
 package nsqd

@@ -1,60 +1,20 @@
 package nsqd
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	nsq "github.com/nsqio/go-nsq"
-)
 
-// writeTestCert writes a self-signed certificate for 127.0.0.1 and
-// returns the cert and key file paths.
-func writeTestCert(tb testing.TB, dir, cn string) (string, string) {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	certFile := filepath.Join(dir, cn+".pem")
-	keyFile := filepath.Join(dir, cn+".key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
-	return certFile, keyFile
-}
+	"github.com/dropin/nsq/internal/testutil"
+)
 
 type nopLogger struct{}
 
@@ -107,7 +67,7 @@ func roundTrip(t *testing.T, n *NSQD, topic string, cfg func() *nsq.Config, coun
 
 func TestGoNSQFeatures(t *testing.T) {
 	opts := testOptions(t)
-	opts.TLSCert, opts.TLSKey = writeTestCert(t, t.TempDir(), "nsqd")
+	opts.TLSCert, opts.TLSKey = testutil.WriteCert(t, t.TempDir(), "nsqd")
 	n := startNSQD(t, opts)
 	cases := []struct {
 		name string
@@ -137,7 +97,7 @@ func TestGoNSQFeatures(t *testing.T) {
 
 func TestTLSRequired(t *testing.T) {
 	opts := testOptions(t)
-	opts.TLSCert, opts.TLSKey = writeTestCert(t, t.TempDir(), "nsqd")
+	opts.TLSCert, opts.TLSKey = testutil.WriteCert(t, t.TempDir(), "nsqd")
 	opts.TLSRequired = TLSRequiredExceptHTTP
 	n := startNSQD(t, opts)
 	for _, cmd := range []string{"NOP", "PUB t", "AUTH", "SUB t c"} {
@@ -176,8 +136,8 @@ func firstWord(s string) string {
 func TestTLSClientAuthPolicy(t *testing.T) {
 	dir := t.TempDir()
 	opts := testOptions(t)
-	opts.TLSCert, opts.TLSKey = writeTestCert(t, dir, "server")
-	clientCert, clientKey := writeTestCert(t, dir, "client")
+	opts.TLSCert, opts.TLSKey = testutil.WriteCert(t, dir, "server")
+	clientCert, clientKey := testutil.WriteCert(t, dir, "client")
 	opts.TLSRootCAFile = clientCert
 	opts.TLSClientAuthPolicy = "require-verify"
 	n := startNSQD(t, opts)
@@ -382,7 +342,7 @@ func jsonHas(t *testing.T, data []byte, key string, want any) bool {
 
 func TestTLSMinVersion(t *testing.T) {
 	opts := testOptions(t)
-	opts.TLSCert, opts.TLSKey = writeTestCert(t, t.TempDir(), "nsqd")
+	opts.TLSCert, opts.TLSKey = testutil.WriteCert(t, t.TempDir(), "nsqd")
 	opts.TLSMinVersion = tls.VersionTLS12
 	n := startNSQD(t, opts)
 	for _, tc := range []struct {

@@ -35,9 +35,10 @@ type lookupEvent struct {
 // 15 s. A failed peer is redialled by the next command or ping. All network
 // work happens on the loop goroutine.
 type lookupPeers struct {
-	n *NSQD
+	cfg lookupConfig
 
-	// mu guards peers (the configured set, by address) and events.
+	// mu guards peers (the configured set, by address), order, events and
+	// each peer's info. Nothing else is locked while it is held.
 	mu     sync.Mutex
 	peers  map[string]*lookupPeer
 	order  []string
@@ -62,9 +63,23 @@ type lookupInfo struct {
 	Version          string `json:"version"`
 }
 
-func newLookupPeers(n *NSQD) *lookupPeers {
-	lp := &lookupPeers{n: n, peers: map[string]*lookupPeer{}, wake: make(chan struct{}, 1)}
-	lp.setAddrsLocked(n.opts.NSQLookupdTCPAddresses)
+// lookupConfig is what lookupPeers needs from the daemon, given at
+// creation instead of a pointer back to it.
+type lookupConfig struct {
+	addrs        []string // the initial --lookupd-tcp-address set
+	pingInterval time.Duration
+	identity     lookupIdentity // the IDENTIFY body
+	httpClient   *httpapi.Client
+	log          *lg.Leveled
+	exitCh       <-chan struct{} // closed when nsqd exits
+	// registrations lists a REGISTER for every topic and channel, in the
+	// order they are sent after (re)connecting.
+	registrations func() []lookupEvent
+}
+
+func newLookupPeers(cfg lookupConfig) *lookupPeers {
+	lp := &lookupPeers{cfg: cfg, peers: map[string]*lookupPeer{}, wake: make(chan struct{}, 1)}
+	lp.setAddrsLocked(cfg.addrs)
 	return lp
 }
 
@@ -125,7 +140,7 @@ func (lp *lookupPeers) snapshot() []*lookupPeer {
 
 // loop runs until nsqd exits.
 func (lp *lookupPeers) loop() {
-	ticker := time.NewTicker(lp.n.opts.LookupdPingInterval)
+	ticker := time.NewTicker(lp.cfg.pingInterval)
 	defer ticker.Stop()
 	connected := map[*lookupPeer]bool{}
 	for _, p := range lp.snapshot() {
@@ -134,7 +149,7 @@ func (lp *lookupPeers) loop() {
 	}
 	for {
 		select {
-		case <-lp.n.exitCh:
+		case <-lp.cfg.exitCh:
 			for _, p := range lp.snapshot() {
 				p.close()
 			}
@@ -155,7 +170,7 @@ func (lp *lookupPeers) loop() {
 			}
 			for p := range connected {
 				if !current[p] {
-					lp.n.log.Logf(lg.INFO, "LOOKUP(%s): removing peer", p.addr)
+					lp.cfg.log.Logf(lg.INFO, "LOOKUP(%s): removing peer", p.addr)
 					p.close()
 					delete(connected, p)
 				}
@@ -183,7 +198,7 @@ func (p *lookupPeer) close() {
 // command sends one command, connecting (IDENTIFY + full sync) first if
 // needed. Errors close the connection and are logged.
 func (lp *lookupPeers) command(p *lookupPeer, cmd, topic, channel string) {
-	log := lp.n.log
+	log := lp.cfg.log
 	if p.conn == nil {
 		if err := lp.connect(p); err != nil {
 			log.Logf(lg.ERROR, "LOOKUPD(%s): connect failed - %s", p.addr, err)
@@ -209,7 +224,7 @@ func commandLine(cmd, topic, channel string) string {
 
 // connect dials, identifies and registers every topic and channel.
 func (lp *lookupPeers) connect(p *lookupPeer) error {
-	lp.n.log.Logf(lg.INFO, "LOOKUP(%s): adding peer", p.addr)
+	lp.cfg.log.Logf(lg.INFO, "LOOKUP(%s): adding peer", p.addr)
 	conn, err := net.DialTimeout("tcp", p.addr, lookupIOTimeout)
 	if err != nil {
 		return err
@@ -219,7 +234,7 @@ func (lp *lookupPeers) connect(p *lookupPeer) error {
 	if _, err := conn.Write([]byte(protocol.MagicV1)); err != nil {
 		return err
 	}
-	body, err := json.Marshal(lp.n.identityForLookupd())
+	body, err := json.Marshal(lp.cfg.identity)
 	if err != nil {
 		return err
 	}
@@ -234,18 +249,10 @@ func (lp *lookupPeers) connect(p *lookupPeer) error {
 	lp.mu.Lock()
 	p.info = info
 	lp.mu.Unlock()
-	lp.n.log.Logf(lg.INFO, "LOOKUPD(%s): peer info %+v", p.addr, info)
-	for _, t := range lp.n.topicList() {
-		chans := t.Channels()
-		if len(chans) == 0 {
-			if _, err := p.roundTrip(commandLine(lookupRegister, t.name, ""), nil); err != nil {
-				return err
-			}
-		}
-		for _, c := range chans {
-			if _, err := p.roundTrip(commandLine(lookupRegister, t.name, c.name), nil); err != nil {
-				return err
-			}
+	lp.cfg.log.Logf(lg.INFO, "LOOKUPD(%s): peer info %+v", p.addr, info)
+	for _, e := range lp.cfg.registrations() {
+		if _, err := p.roundTrip(commandLine(e.cmd, e.topic, e.channel), nil); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -288,6 +295,23 @@ type lookupIdentity struct {
 	TopologyRegion   string `json:"topology_region"`
 }
 
+// lookupdRegistrations is what nsqd registers with a lookupd on connect:
+// each topic with no channels, and each channel.
+func (n *NSQD) lookupdRegistrations() []lookupEvent {
+	var out []lookupEvent
+	for _, t := range n.topicList() {
+		chans := t.Channels()
+		if len(chans) == 0 {
+			out = append(out, lookupEvent{lookupRegister, t.name, ""})
+		}
+		for _, c := range chans {
+			out = append(out, lookupEvent{lookupRegister, t.name, c.name})
+		}
+	}
+	return out
+}
+
+// identityForLookupd is the IDENTIFY body; the listeners must be open.
 func (n *NSQD) identityForLookupd() lookupIdentity {
 	hostname, _ := os.Hostname()
 	return lookupIdentity{
@@ -334,7 +358,7 @@ func (lp *lookupPeers) channelsFor(topic string) []string {
 	}
 	lp.mu.Unlock()
 	if configured && len(endpoints) == 0 {
-		lp.n.log.Logf(lg.ERROR, "no connected nsqlookupd to ask for channels of topic %s", topic)
+		lp.cfg.log.Logf(lg.ERROR, "no connected nsqlookupd to ask for channels of topic %s", topic)
 	}
 	seen := map[string]bool{}
 	var out []string
@@ -342,8 +366,8 @@ func (lp *lookupPeers) channelsFor(topic string) []string {
 		var resp struct {
 			Channels []string `json:"channels"`
 		}
-		if err := lp.n.httpClient.GETV1(context.Background(), e, &resp); err != nil {
-			lp.n.log.Logf(lg.ERROR, "failed to query %s - %s", e, err)
+		if err := lp.cfg.httpClient.GETV1(context.Background(), e, &resp); err != nil {
+			lp.cfg.log.Logf(lg.ERROR, "failed to query %s - %s", e, err)
 			continue
 		}
 		for _, c := range resp.Channels {

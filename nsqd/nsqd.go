@@ -2,7 +2,6 @@ package nsqd
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/names"
 	"github.com/dropin/nsq/internal/storage"
+	"github.com/dropin/nsq/internal/tlsconf"
 )
 
 var (
@@ -28,7 +28,7 @@ var (
 // connected clients. Create it with New, run it with Main, stop it with
 // Exit. Safe for concurrent use.
 type NSQD struct {
-	optsMu    sync.Mutex // guards the options PUT /config can change
+	optsMu    sync.Mutex // guards opts.NSQLookupdTCPAddresses and opts.LogLevel (PUT /config)
 	opts      *Options
 	log       *lg.Leveled
 	env       *queueEnv
@@ -73,9 +73,11 @@ type NSQD struct {
 
 // New validates opts, locks the data directory, opens the listeners and
 // loads nsqd.dat. With port 0 in an address, the real ports are known as
-// soon as New returns.
+// soon as New returns. New works on a copy: the caller's Options are not
+// changed, then or later.
 func New(opts *Options) (_ *NSQD, retErr error) {
 	var err error
+	opts = opts.clone()
 	if opts.Logger == nil {
 		opts.Logger = lg.NewStderr(opts.LogPrefix)
 	}
@@ -111,9 +113,15 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		return nil, fmt.Errorf("failed to lock data-path: %w", err)
 	}
 	if n.tlsConfig, err = buildTLSConfig(opts); err != nil {
-		return nil, fmt.Errorf("failed to build TLS config - %w", err)
+		return nil, fmt.Errorf("failed to build TLS config: %w", err)
 	}
-	n.httpClient = httpapi.NewClient(outboundTLS(opts), opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout)
+	// auth and lookupd HTTP calls present the same key pair and trust
+	// --tls-root-ca-file
+	outbound, err := tlsconf.Client(opts.tlsFiles())
+	if err != nil {
+		return nil, fmt.Errorf("failed to build outbound TLS config: %w", err)
+	}
+	n.httpClient = httpapi.NewClient(outbound, opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout)
 	if len(opts.AuthHTTPAddresses) > 0 {
 		n.auth = newAuthClient(opts.AuthHTTPAddresses, opts.AuthHTTPRequestMethod, n.httpClient)
 	}
@@ -155,7 +163,15 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		}
 		n.httpsListener = tls.NewListener(l, n.tlsConfig)
 	}
-	n.lookup = newLookupPeers(n)
+	n.lookup = newLookupPeers(lookupConfig{
+		addrs:         opts.NSQLookupdTCPAddresses,
+		pingInterval:  opts.LookupdPingInterval,
+		identity:      n.identityForLookupd(),
+		httpClient:    n.httpClient,
+		log:           n.log,
+		exitCh:        n.exitCh,
+		registrations: n.lookupdRegistrations,
+	})
 	if err = n.loadMetadata(); err != nil {
 		return nil, err
 	}
@@ -425,50 +441,17 @@ func buildTLSConfig(opts *Options) (*tls.Config, error) {
 	if opts.TLSCert == "" && opts.TLSKey == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+	cfg, err := tlsconf.Server(opts.tlsFiles())
 	if err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		MinVersion:   uint16(opts.TLSMinVersion),
-	}
+	cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	cfg.MinVersion = uint16(opts.TLSMinVersion)
 	switch opts.TLSClientAuthPolicy {
 	case "require":
 		cfg.ClientAuth = tls.RequireAnyClientCert
 	case "require-verify":
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	if opts.TLSRootCAFile != "" {
-		pem, err := os.ReadFile(opts.TLSRootCAFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("no certificates in --tls-root-ca-file %s", opts.TLSRootCAFile)
-		}
-		cfg.ClientCAs = pool
-	}
 	return cfg, nil
-}
-
-// outboundTLS is the client TLS config for auth and lookupd HTTP calls.
-func outboundTLS(opts *Options) *tls.Config {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if opts.TLSRootCAFile != "" {
-		if pem, err := os.ReadFile(opts.TLSRootCAFile); err == nil {
-			pool := x509.NewCertPool()
-			if pool.AppendCertsFromPEM(pem) {
-				cfg.RootCAs = pool
-			}
-		}
-	}
-	if opts.TLSCert != "" && opts.TLSKey != "" {
-		if cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey); err == nil {
-			cfg.Certificates = []tls.Certificate{cert}
-		}
-	}
-	return cfg
 }

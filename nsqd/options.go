@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/tlsconf"
 )
 
 // Options configures an NSQD. NewOptions returns NSQ's defaults; the nsqd
@@ -260,6 +261,26 @@ func (o *Options) hasExperiment(name string) bool {
 		}
 	}
 	return false
+}
+
+// tlsFiles names the TLS files for internal/tlsconf.
+func (o *Options) tlsFiles() tlsconf.Files {
+	return tlsconf.Files{
+		Cert: o.TLSCert, Key: o.TLSKey, RootCA: o.TLSRootCAFile,
+		CertFlag: "--tls-cert", KeyFlag: "--tls-key", RootCAFlag: "--tls-root-ca-file",
+	}
+}
+
+// clone returns a copy that shares nothing mutable with o, so New can
+// fill in defaults and PUT /config can change it without touching the
+// caller's Options.
+func (o *Options) clone() *Options {
+	c := *o
+	c.NSQLookupdTCPAddresses = append([]string{}, o.NSQLookupdTCPAddresses...)
+	c.AuthHTTPAddresses = append([]string{}, o.AuthHTTPAddresses...)
+	c.E2EProcessingLatencyPercentiles = append([]float64{}, o.E2EProcessingLatencyPercentiles...)
+	c.Experiments = append([]string{}, o.Experiments...)
+	return &c
 }
 
 // validate checks option values, with messages that name the flag.
