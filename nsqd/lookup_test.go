@@ -198,7 +198,9 @@ func TestLookupdChannelsPrecreated(t *testing.T) {
 	opts := testOptions(t)
 	opts.NSQLookupdTCPAddresses = []string{lookupd.addr()}
 	n := startNSQD(t, opts)
-	eventually(t, func() bool { return lookupd.saw("IDENTIFY") }, "identified")
+	// the first PING follows the IDENTIFY reply, so by then nsqd knows the
+	// lookupd's HTTP address
+	eventually(t, func() bool { return lookupd.saw("PING") }, "identified")
 	publish(t, n, "pre", "first")
 	ts := getStats(t, n, "&topic=pre").Topics[0]
 	if len(ts.Channels) != 1 || ts.Channels[0].ChannelName != "known" || ts.Channels[0].Depth != 1 {
