@@ -6,7 +6,7 @@ CONFORMANCE ?= ../shared/conformance/run.sh
 # what the tests skipped and why, listed at the end of `make test`
 SKIPLOG  := $(abspath $(BUILDDIR))/skipped.txt
 
-.PHONY: all build test vet unit conformance interop-deps run bench clean
+.PHONY: all build test vet unit conformance interop-deps run bench clean image dist
 
 all: build
 
@@ -50,6 +50,17 @@ run: build
 
 bench: build
 	./scripts/bench.sh
+
+# Container image (Dockerfile) with podman or docker: static binaries built
+# here, COPYed onto scratch. IMAGE, VERSION, IMAGE_ARCH, CONTAINER_RUNTIME:
+# see scripts/image.sh.
+image:
+	GO=$(GO) BUILDDIR=$(BUILDDIR) ./scripts/image.sh
+
+# Release archives and SHA256SUMS in $(BUILDDIR)/dist (VERSION, PLATFORMS:
+# see scripts/dist.sh).
+dist:
+	GO=$(GO) DISTDIR=$(BUILDDIR)/dist ./scripts/dist.sh
 
 clean:
 	rm -rf $(BUILDDIR)

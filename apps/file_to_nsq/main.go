@@ -109,7 +109,7 @@ func run(args []string) int {
 	fs.Parse(args)
 
 	if fs.Lookup("version").Value.String() == "true" {
-		fmt.Printf("%s v%s\n", app, version.Binary)
+		fmt.Println(version.Line(app))
 		return 0
 	}
 	usageError := func(format string, a ...any) int {

@@ -23,7 +23,7 @@ func UserAgent(app string) string {
 // VersionLine is what an app's --version prints, e.g. "nsq_tail v1.3.0"
 // (NSQ's apps print no build suffix, unlike its daemons).
 func VersionLine(app string) string {
-	return fmt.Sprintf("%s v%s", app, version.Binary)
+	return version.Line(app)
 }
 
 // NewLogger returns the logger of the apps' own messages: NSQ's apps use
