@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dropin/nsq/internal/testutil"
 )
 
 // The image's unprivileged user, as scripts/image.sh writes it.
@@ -24,7 +26,7 @@ const imageUID = 65532
 
 // containerRuntime finds podman, or docker with a daemon it can reach
 // (CONTAINER_RUNTIME picks one). It skips the test, saying why, when there
-// is none, unless NSQ_REQUIRE_IMAGE=1 makes that a failure.
+// is none, unless NSQ_REQUIRE_IMAGE=1 (or true) makes that a failure.
 func containerRuntime(t *testing.T) string {
 	t.Helper()
 	candidates := []string{"podman", "docker"}
@@ -43,11 +45,8 @@ func containerRuntime(t *testing.T) string {
 		}
 		return rt
 	}
-	msg := "no container runtime to build the image with: " + strings.Join(why, "; ")
-	if os.Getenv("NSQ_REQUIRE_IMAGE") == "1" {
-		t.Fatal(msg + " (NSQ_REQUIRE_IMAGE=1; Debian: apt-get install podman)")
-	}
-	t.Skip(msg + " (set NSQ_REQUIRE_IMAGE=1 to make this a failure)")
+	testutil.Missing(t, "NSQ_REQUIRE_IMAGE", "no container runtime to build the image with: "+strings.Join(why, "; "),
+		"Debian: apt-get install podman runc")
 	return ""
 }
 
