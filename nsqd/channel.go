@@ -39,6 +39,8 @@ type queueEnv struct {
 	onDiskError func(error)
 	// onDiskOK clears it again after a successful write.
 	onDiskOK func()
+	// room accounts the disk space durable queues need; nil = unlimited
+	room *diskRoom
 }
 
 // lowWater is how many messages the disk pump keeps in memory ahead of the
@@ -66,6 +68,7 @@ type Channel struct {
 	env       *queueEnv
 	backend   storage.Backend
 	e2e       *quantile.Window // nil when no percentiles are configured
+	room      *diskRoom        // nil for an ephemeral channel
 
 	mu         sync.Mutex // guards the fields below up to the atomics
 	queue      msgDeque
@@ -112,6 +115,8 @@ func newChannel(topicName, name string, env *queueEnv, onLastClientGone func(*Ch
 		c.backend = storage.NewDiscard()
 	} else {
 		c.backend = storage.NewDisk(topicName+":"+name, env.disk)
+		c.room = env.room
+		c.room.queueOpened()
 		c.pumpDone.Add(1)
 		go c.diskPump()
 	}
@@ -123,9 +128,12 @@ func (c *Channel) Name() string { return c.name }
 
 // putMessages queues msgs (this channel's own copies) for delivery: those
 // with a deferral go to the deferred set, the rest to memory while it has
-// room (or a subscriber waits) and to the backend otherwise.
+// room (or a subscriber waits) and to the backend otherwise. It fails
+// only when the channel is exiting: a message the backend cannot take
+// stays in memory.
 func (c *Channel) putMessages(msgs []*Message) error {
 	var overflow []*Message
+	var held int64
 	now := time.Now().UnixNano()
 	c.mu.Lock()
 	if c.exiting {
@@ -137,15 +145,20 @@ func (c *Channel) putMessages(msgs []*Message) error {
 			m.deadline = now + int64(m.deferral)
 			m.deferral = 0
 			c.addDeferredLocked(m)
+			held += recordCost(m)
 			continue
 		}
-		if !c.pushLocked(m) {
+		if c.pushLocked(m) {
+			held += recordCost(m)
+		} else {
 			overflow = append(overflow, m)
 		}
 	}
 	c.mu.Unlock()
+	c.room.hold(held)
 	c.messageCount.Add(uint64(len(msgs)))
-	return c.writeOverflow(overflow)
+	c.writeOverflow(overflow, false)
+	return nil
 }
 
 // pushLocked appends m to the memory queue if it has room or a subscriber
@@ -227,12 +240,14 @@ func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
 	now := time.Now()
 	deadline := now.UnixNano() + int64(cl.msgTimeout())
 	sampleRate := cl.sampleRate()
+	var dropped int64
 	for len(out) < max {
 		m := c.queue.popFront()
 		if m == nil {
 			break
 		}
 		if sampleRate > 0 && rand.IntN(100) > int(sampleRate) {
+			dropped += recordCost(m)
 			continue // sampled out: dropped for this channel, as NSQ does
 		}
 		if m.Attempts < 0xffff {
@@ -251,6 +266,7 @@ func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
 	}
 	low := c.queue.len() < c.env.lowWater()
 	c.mu.Unlock()
+	c.room.unhold(dropped)
 	if low && !c.ephemeral {
 		select {
 		case c.diskWant <- struct{}{}:
@@ -301,6 +317,7 @@ func (c *Channel) finish(cl *client, id MessageID) error {
 	if err != nil {
 		return err
 	}
+	c.room.unhold(recordCost(m))
 	if c.e2e != nil {
 		c.e2e.Insert(float64(time.Now().UnixNano() - m.Timestamp))
 	}
@@ -332,7 +349,8 @@ func (c *Channel) requeue(cl *client, id MessageID, delay time.Duration) error {
 	c.requeueCount.Add(1)
 	cl.requeueCount.Add(1)
 	cl.releaseInFlight(1)
-	return c.writeOverflow(overflow)
+	c.writeOverflow(overflow, true)
+	return nil
 }
 
 // touch extends a message's timeout by the client's msg timeout, never
@@ -400,7 +418,7 @@ func (c *Channel) releaseDue(now int64, pq *msgHeap, index map[MessageID]*Messag
 		}
 	}
 	c.mu.Unlock()
-	c.writeOverflow(overflow)
+	c.writeOverflow(overflow, true)
 	return dirty
 }
 
@@ -482,20 +500,29 @@ func (c *Channel) IsPaused() bool { return c.paused.Load() }
 func (c *Channel) Empty() error {
 	c.mu.Lock()
 	c.epoch++
-	c.queue.clear()
-	clear(c.inFlight)
-	c.inFlightPQ = nil
-	clear(c.deferred)
-	c.deferredPQ = nil
+	held := c.dropMemoryLocked()
 	clients := make([]*client, 0, len(c.clients))
 	for _, cl := range c.clients {
 		clients = append(clients, cl)
 	}
 	c.mu.Unlock()
+	c.room.unhold(held)
 	for _, cl := range clients {
 		cl.resetInFlight()
 	}
 	return c.backend.Empty()
+}
+
+// dropMemoryLocked drops every queued, in-flight and deferred message and
+// returns their record cost. c.mu must be held.
+func (c *Channel) dropMemoryLocked() int64 {
+	var cost int64
+	c.queue.drain(func(m *Message) { cost += recordCost(m) })
+	cost += recordsCost(c.inFlightPQ) + recordsCost(c.deferredPQ)
+	c.inFlightPQ, c.deferredPQ = nil, nil
+	clear(c.inFlight)
+	clear(c.deferred)
+	return cost
 }
 
 // Depth is the number of queued messages, memory and backend.

@@ -4,17 +4,42 @@ import (
 	"github.com/dropin/nsq/internal/lg"
 )
 
-// writeOverflow stores messages that did not fit in memory.
-func (c *Channel) writeOverflow(msgs []*Message) error {
-	for _, m := range msgs {
+// writeOverflow stores messages that did not fit in memory; fromMemory
+// says they were held there before (requeued, released deferrals). What
+// the backend refuses stays in memory beyond --mem-queue-size rather than
+// being lost: the publish that brought it was acknowledged.
+func (c *Channel) writeOverflow(msgs []*Message, fromMemory bool) {
+	for i, m := range msgs {
 		if err := c.backend.Put(m.encode()); err != nil {
-			c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to write message to backend - %s", c.topicName, c.name, err)
+			c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to write message to backend, keeping %d in memory - %s",
+				c.topicName, c.name, len(msgs)-i, err)
 			c.env.onDiskError(err)
-			return err
+			c.keepInMemory(msgs[i:], fromMemory)
+			return
+		}
+		cost := recordCost(m)
+		c.room.wrote(cost)
+		if fromMemory {
+			c.room.unhold(cost)
 		}
 		c.env.onDiskOK()
 	}
-	return nil
+}
+
+// keepInMemory queues msgs in memory whatever its size.
+func (c *Channel) keepInMemory(msgs []*Message, held bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return // deleted meanwhile; close writes memory out itself
+	}
+	for _, m := range msgs {
+		c.queue.pushBack(m)
+		c.wakeOneLocked()
+	}
+	if !held {
+		c.room.hold(recordsCost(msgs))
+	}
 }
 
 // diskPump moves messages from the backend into memory whenever the memory
@@ -55,12 +80,14 @@ func (c *Channel) diskPump() {
 				if err := c.backend.Put(data); err != nil {
 					c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to return message to backend - %s", c.topicName, c.name, err)
 				}
+				c.room.wrote(recordCost(m))
 				return
 			case c.epoch != epoch:
 				// emptied while we read it
 			default:
 				c.queue.pushBack(m)
 				c.wakeOneLocked()
+				c.room.hold(recordCost(m))
 			}
 			c.mu.Unlock()
 		}
@@ -97,9 +124,13 @@ func (c *Channel) close() error {
 				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to flush message - %s", c.topicName, c.name, e)
 			}
 		}
+		cost := recordsCost(pending)
+		c.room.wrote(cost)
+		c.room.unhold(cost)
 		if e := c.backend.Close(); e != nil && err == nil {
 			err = e
 		}
+		c.room.queueClosed()
 	})
 	return err
 }
@@ -115,12 +146,11 @@ func (c *Channel) delete() error {
 		close(c.exitCh)
 		c.pumpDone.Wait()
 		c.mu.Lock()
-		c.queue.clear()
-		c.inFlightPQ, c.deferredPQ = nil, nil
-		clear(c.inFlight)
-		clear(c.deferred)
+		held := c.dropMemoryLocked()
 		c.mu.Unlock()
+		c.room.unhold(held)
 		err = c.backend.Delete()
+		c.room.queueClosed()
 	})
 	return err
 }

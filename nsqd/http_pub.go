@@ -67,9 +67,19 @@ func (s *httpServer) pub(w http.ResponseWriter, req *http.Request, _ httprouter.
 		deferral = time.Duration(ms) * time.Millisecond
 	}
 	if err := t.Publish([][]byte{body}, deferral); err != nil {
-		return nil, errUnavailable("EXITING")
+		return nil, publishErr(err)
 	}
 	return "OK", nil
+}
+
+// publishErr maps a refused publish to 503: DISK_FULL when the data file
+// system has no room (beyond NSQ, which acknowledges and drops), else
+// EXITING as in NSQ.
+func publishErr(err error) error {
+	if errors.Is(err, errNoSpace) {
+		return errUnavailable("DISK_FULL")
+	}
+	return errUnavailable("EXITING")
 }
 
 func (s *httpServer) mpub(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {
@@ -105,7 +115,7 @@ func (s *httpServer) mpub(w http.ResponseWriter, req *http.Request, _ httprouter
 		return "OK", nil
 	}
 	if err := t.Publish(bodies, 0); err != nil {
-		return nil, errUnavailable("EXITING")
+		return nil, publishErr(err)
 	}
 	return "OK", nil
 }

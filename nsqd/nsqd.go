@@ -138,6 +138,7 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		nodeID:         opts.ID,
 		onDiskError:    n.setHealth,
 		onDiskOK:       n.clearHealth,
+		room:           newDiskRoom(opts.DataPath, opts.MaxBytesPerFile),
 		disk: storage.DiskOptions{
 			DataPath:        opts.DataPath,
 			MaxBytesPerFile: opts.MaxBytesPerFile,

@@ -33,6 +33,7 @@ type Topic struct {
 	hooks     topicHooks
 	backend   storage.Backend
 	ids       *guidFactory
+	room      *diskRoom // nil for an ephemeral topic
 
 	// mu guards channels, chanList, started and exiting. Publishers hold it
 	// for reading, so changes to the channel set, pause state and start are
@@ -77,6 +78,8 @@ func newTopic(name string, env *queueEnv, hooks topicHooks) *Topic {
 		t.backend = storage.NewDiscard()
 	} else {
 		t.backend = storage.NewDisk(name, env.disk)
+		t.room = env.room
+		t.room.queueOpened()
 		t.diskDepth.Store(t.backend.Depth())
 	}
 	t.pumpDone.Add(1)
@@ -128,6 +131,20 @@ func (t *Topic) Publish(bodies [][]byte, deferral time.Duration) error {
 	defer t.mu.RUnlock()
 	if t.exiting {
 		return errExiting
+	}
+	if t.room != nil {
+		// room for a copy per channel (or the topic's own) first, so a
+		// refused publish leaves nothing behind
+		cost := int64(len(msgs))*(4+msgHeaderLength) + int64(size)
+		held, ok, recovered := t.room.reserve(cost * int64(max(1, len(t.chanList))))
+		if !ok {
+			t.env.onDiskError(errNoSpace)
+			return errNoSpace
+		}
+		if recovered {
+			t.env.onDiskOK()
+		}
+		defer t.room.unhold(held)
 	}
 	var err error
 	if t.canFanOutLocked() && t.backlogEmpty() {
@@ -183,24 +200,36 @@ func (t *Topic) fanOutLocked(msgs []*Message) error {
 }
 
 // enqueue keeps msgs in the topic until it can deliver: memory first,
-// then the backend (where a deferral is lost, as in NSQ).
+// then the backend (where a deferral is lost, as in NSQ). What the backend
+// refuses stays in memory: the publish is acknowledged.
 func (t *Topic) enqueue(msgs []*Message) error {
 	var overflow []*Message
+	var held int64
 	t.qmu.Lock()
 	for _, m := range msgs {
 		if t.queue.len() < t.env.memQueueSize {
 			t.queue.pushBack(m)
+			held += recordCost(m)
 		} else {
 			overflow = append(overflow, m)
 		}
 	}
 	t.qmu.Unlock()
-	for _, m := range overflow {
+	t.room.hold(held)
+	for i, m := range overflow {
 		if err := t.backend.Put(m.encode()); err != nil {
-			t.env.log.Logf(lg.ERROR, "TOPIC(%s): failed to write message to backend - %s", t.name, err)
+			t.env.log.Logf(lg.ERROR, "TOPIC(%s): failed to write message to backend, keeping %d in memory - %s",
+				t.name, len(overflow)-i, err)
 			t.env.onDiskError(err)
-			return err
+			t.qmu.Lock()
+			for _, m := range overflow[i:] {
+				t.queue.pushBack(m)
+			}
+			t.qmu.Unlock()
+			t.room.hold(recordsCost(overflow[i:]))
+			return nil
 		}
+		t.room.wrote(recordCost(m))
 		if !t.ephemeral {
 			t.diskDepth.Add(1)
 		}
@@ -249,6 +278,7 @@ func (t *Topic) drain() bool {
 		if len(batch) > 0 {
 			t.fanOutLocked(batch)
 			t.mu.RUnlock()
+			t.room.unhold(recordsCost(batch)) // the channels hold their copies
 			continue
 		}
 		t.mu.RUnlock()
@@ -273,6 +303,7 @@ func (t *Topic) drain() bool {
 			t.mu.RUnlock()
 			if err := t.backend.Put(data); err == nil {
 				t.diskDepth.Add(1)
+				t.room.wrote(int64(4 + len(data)))
 			}
 			return false
 		case t.canFanOutLocked():
@@ -394,12 +425,20 @@ func (t *Topic) IsPaused() bool { return t.paused.Load() }
 // Empty drops the messages waiting in the topic itself; channels keep
 // theirs.
 func (t *Topic) Empty() error {
-	t.qmu.Lock()
-	t.queue.clear()
-	t.qmu.Unlock()
+	t.room.unhold(t.dropQueue())
 	err := t.backend.Empty()
 	t.diskDepth.Store(0)
 	return err
+}
+
+// dropQueue empties the topic's memory queue and returns the record cost
+// of what it held.
+func (t *Topic) dropQueue() int64 {
+	var cost int64
+	t.qmu.Lock()
+	t.queue.drain(func(m *Message) { cost += recordCost(m) })
+	t.qmu.Unlock()
+	return cost
 }
 
 // Depth is the number of messages waiting in the topic.
@@ -446,9 +485,13 @@ func (t *Topic) closeOnce() error {
 			firstErr = err
 		}
 	}
+	cost := recordsCost(pending)
+	t.room.wrote(cost)
+	t.room.unhold(cost)
 	if err := t.backend.Close(); err != nil && firstErr == nil {
 		firstErr = err
 	}
+	t.room.queueClosed()
 	return firstErr
 }
 
@@ -467,8 +510,7 @@ func (t *Topic) deleteOnce() error {
 			t.hooks.channelDeleted(t, c)
 		}
 	}
-	t.qmu.Lock()
-	t.queue.clear()
-	t.qmu.Unlock()
+	t.room.unhold(t.dropQueue())
+	t.room.queueClosed()
 	return t.backend.Delete()
 }
