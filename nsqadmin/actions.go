@@ -3,7 +3,6 @@ package nsqadmin
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -33,74 +32,65 @@ type message struct {
 // actionCalls runs a set of upstream POSTs concurrently and collects
 // their failures. Safe for concurrent use.
 type actionCalls struct {
-	c      *cluster
-	ctx    context.Context
-	wg     sync.WaitGroup
-	mu     sync.Mutex // guards n, failed, errs
-	n      int        // calls made
-	failed int        // calls that failed
-	errs   []error    // their errors, and those of finding whom to call
+	c    *cluster
+	ctx  context.Context
+	wg   sync.WaitGroup
+	mu   sync.Mutex // guards errs
+	errs []error    // one per call made, nil when it succeeded
 }
 
 // post calls http://<addr><path>?<q> in the background.
 func (a *actionCalls) post(addr, path string, q url.Values) {
 	a.mu.Lock()
-	a.n++
+	i := len(a.errs)
+	a.errs = append(a.errs, nil)
 	a.mu.Unlock()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		if err := a.c.Post(a.ctx, clusterinfo.Endpoint(addr, path, q)); err != nil {
-			a.mu.Lock()
-			a.failed++
-			a.errs = append(a.errs, err)
-			a.mu.Unlock()
-		}
+		err := a.c.Post(a.ctx, clusterinfo.Endpoint(addr, path, q))
+		a.mu.Lock()
+		a.errs[i] = err
+		a.mu.Unlock()
 	}()
 }
 
-// fail records errors met while finding whom to call.
+// wait waits for the calls: nil if all succeeded, else a
+// *clusterinfo.PartialError with the failures in call order. As in NSQ,
+// failed admin calls are a warning even when every one failed (the
+// reply is 200 with "WARNING: ..."); only not finding whom to call is a
+// 502.
+func (a *actionCalls) wait() error {
+	a.wg.Wait()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var failed []error
+	for _, err := range a.errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &clusterinfo.PartialError{Errs: failed}
+}
+
+// fail records errors met between the calls (a partial producer lookup),
+// in sequence with them.
 func (a *actionCalls) fail(errs ...error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.errs = append(a.errs, errs...)
 }
 
-// failCall records a call that could not even be made (the node to
-// call could not be found).
-func (a *actionCalls) failCall(err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.n++
-	a.failed++
-	a.errs = append(a.errs, err)
-}
-
-// wait waits for the calls: nil if all succeeded, an error naming what
-// failed if every call failed, else a *clusterinfo.PartialError.
-func (a *actionCalls) wait(what string) error {
-	a.wg.Wait()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	switch {
-	case len(a.errs) == 0:
-		return nil
-	case a.n > 0 && a.failed == a.n:
-		return fmt.Errorf("failed to %s: %s", what, clusterinfo.JoinErrors(a.errs))
-	}
-	return &clusterinfo.PartialError{Errs: a.errs}
-}
-
-// producersFor finds topic's nsqds for an action; a partial failure is
-// remembered in calls, a total one returned.
-func (n *NSQAdmin) producersFor(calls *actionCalls, topic string) ([]*Producer, error) {
+// producersFor finds topic's nsqds for an action: a partial failure
+// becomes a warning, a total one the error returned.
+func (n *NSQAdmin) producersFor(ctx context.Context, warn *warnings, topic string) ([]*Producer, error) {
 	opts := n.getOpts()
-	producers, err := n.cluster.topicProducers(calls.ctx, topic, opts.NSQLookupdHTTPAddresses, opts.NSQDHTTPAddresses)
-	if err != nil {
-		if !clusterinfo.IsPartial(err) {
-			return nil, err
-		}
-		calls.fail(clusterinfo.Errors(err)...)
+	producers, err := n.cluster.topicProducers(ctx, topic, opts.NSQLookupdHTTPAddresses, opts.NSQDHTTPAddresses)
+	if err := warn.absorb(n, err); err != nil {
+		return nil, err
 	}
 	return producers, nil
 }
@@ -137,37 +127,41 @@ func (n *NSQAdmin) createTopicChannelHandler(w http.ResponseWriter, req *http.Re
 	}
 	lookupds := n.getOpts().NSQLookupdHTTPAddresses
 	var warn warnings
+	ctx := req.Context()
 
-	calls := n.newCalls(req.Context())
+	// NSQ's order: the topic on every lookupd, then the channel on every
+	// lookupd, then on every nsqd that lookupds list for the topic; one
+	// warning for all failed calls, notifications only when there was
+	// somebody to ask
+	calls := n.newCalls(ctx)
 	for _, l := range lookupds {
 		calls.post(l, "/topic/create", topicQuery(body.Topic))
 	}
-	if err := warn.absorb(n, calls.wait("create topic")); err != nil {
-		return nil, err
-	}
-	n.notify("create_topic", body.Topic, "", "", req)
-	if body.Channel == "" {
-		return message{warn.message()}, nil
-	}
-
-	calls = n.newCalls(req.Context())
-	for _, l := range lookupds {
-		calls.post(l, "/channel/create", channelQuery(body.Topic, body.Channel))
-	}
-	calls.wg.Wait()
-	if len(lookupds) > 0 {
-		producers, err := n.cluster.lookupdTopicProducers(req.Context(), body.Topic, lookupds)
-		if err != nil {
-			calls.fail(err)
+	if body.Channel != "" {
+		calls.wg.Wait()
+		for _, l := range lookupds {
+			calls.post(l, "/channel/create", channelQuery(body.Topic, body.Channel))
+		}
+		calls.wg.Wait()
+		producers, err := n.cluster.lookupdTopicProducers(ctx, body.Topic, lookupds)
+		switch {
+		case len(lookupds) == 0: // nsqd mode: NSQ cannot find the nsqds to create it on
+			err = &clusterinfo.AllFailedError{Kind: "nsqlookupd"}
+			fallthrough
+		case err != nil && !clusterinfo.IsPartial(err):
+			return nil, warn.absorb(n, err)
+		case err != nil:
+			calls.fail(clusterinfo.Errors(err)...)
 		}
 		for _, p := range producers {
 			calls.post(p.callAddress(), "/channel/create", channelQuery(body.Topic, body.Channel))
 		}
 	}
-	if err := warn.absorb(n, calls.wait("create channel")); err != nil {
-		return nil, err
+	warn.absorb(n, calls.wait())
+	n.notify("create_topic", body.Topic, "", "", req)
+	if body.Channel != "" {
+		n.notify("create_channel", body.Topic, body.Channel, "", req)
 	}
-	n.notify("create_channel", body.Topic, body.Channel, "", req)
 	return message{warn.message()}, nil
 }
 
@@ -201,17 +195,15 @@ func (n *NSQAdmin) topicChannelAction(req *http.Request, topic, channel string) 
 	n.notify(body.Action+"_"+kind, topic, channel, "", req)
 
 	var warn warnings
-	calls := n.newCalls(req.Context())
-	producers, err := n.producersFor(calls, topic)
-	if err := warn.absorb(n, err); err != nil {
+	producers, err := n.producersFor(req.Context(), &warn, topic)
+	if err != nil {
 		return nil, err
 	}
+	calls := n.newCalls(req.Context())
 	for _, p := range producers {
 		calls.post(p.callAddress(), path, q)
 	}
-	if err := warn.absorb(n, calls.wait(body.Action+" "+kind)); err != nil {
-		return nil, err
-	}
+	warn.absorb(n, calls.wait())
 	return message{warn.message()}, nil
 }
 
@@ -234,20 +226,19 @@ func (n *NSQAdmin) deleteTopicChannel(req *http.Request, topic, channel string) 
 		kind, path, q = "channel", "/channel/delete", channelQuery(topic, channel)
 	}
 	var warn warnings
-	calls := n.newCalls(req.Context())
-	producers, err := n.producersFor(calls, topic)
-	if err := warn.absorb(n, err); err != nil {
+	producers, err := n.producersFor(req.Context(), &warn, topic)
+	if err != nil {
 		return nil, err
 	}
+	calls := n.newCalls(req.Context())
 	for _, l := range n.getOpts().NSQLookupdHTTPAddresses {
 		calls.post(l, path, q)
 	}
+	calls.wg.Wait() // NSQ: the lookupds first, so nsqds' UNREGISTERs find nothing to revive
 	for _, p := range producers {
 		calls.post(p.callAddress(), path, q)
 	}
-	if err := warn.absorb(n, calls.wait("delete "+kind)); err != nil {
-		return nil, err
-	}
+	warn.absorb(n, calls.wait())
 	n.notify("delete_"+kind, topic, channel, "", req)
 	return message{warn.message()}, nil
 }
@@ -271,16 +262,16 @@ func (n *NSQAdmin) tombstoneTopicProducerHandler(w http.ResponseWriter, req *htt
 		calls.post(l, "/topic/tombstone", url.Values{"topic": {body.Topic}, "node": {node}})
 	}
 	calls.wg.Wait()
+	// as in NSQ, a node that cannot be asked is 502 "failed to query any
+	// nsqd" (after the tombstones were set)
 	nodes, err := n.cluster.NSQDNodes(req.Context(), []string{node}, "")
-	if err != nil {
-		calls.failCall(err)
+	if err != nil && !clusterinfo.IsPartial(err) {
+		return nil, warn.absorb(n, err)
 	}
 	for _, nd := range nodes {
 		calls.post(nd.Addr, "/topic/delete", topicQuery(body.Topic))
 	}
-	if err := warn.absorb(n, calls.wait("tombstone topic producer")); err != nil {
-		return nil, err
-	}
+	warn.absorb(n, calls.wait())
 	n.notify("tombstone_topic_producer", body.Topic, "", node, req)
 	return message{warn.message()}, nil
 }

@@ -71,13 +71,14 @@ func IsPartial(err error) bool {
 	return errors.As(err, &pe)
 }
 
-// JoinErrors joins the texts of errs with "; ".
+// JoinErrors joins the texts of errs one per line, as NSQ's nsqadmin does
+// (nsqadmin then joins the messages of separate steps with "; ").
 func JoinErrors(errs []error) string {
 	parts := make([]string, len(errs))
 	for i, err := range errs {
 		parts[i] = err.Error()
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, "\n")
 }
 
 // finish applies the policy to the errors of n calls to upstreams of
