@@ -30,7 +30,8 @@
 //	GET/PUT /config/:opt
 //
 // The JSON shapes, admin actions, --admin-user ACL and notification
-// bodies are NSQ's (see the project's nsqadmin digest).
+// bodies are NSQ's (see the project's nsqadmin digest), apart from the
+// few deliberate differences listed in docs/differences.md.
 //
 // # Extensions
 //
