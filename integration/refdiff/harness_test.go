@@ -277,8 +277,9 @@ func (c *comparer) compare(r req, ref, our reply) []string {
 		c.diffJSON("", normJSON(rj, c.ref), normJSON(oj, c.our), add)
 	case r.text:
 		digits := regexp.MustCompile(`[0-9][0-9.]*(ns|µs|us|ms|s|m|h)*`)
-		rl := strings.Split(digits.ReplaceAllString(rb, "N"), "\n")
-		ol := strings.Split(digits.ReplaceAllString(ob, "N"), "\n")
+		// the raw bodies: numbers there may contain a port's digits
+		rl := strings.Split(digits.ReplaceAllString(string(ref.body), "N"), "\n")
+		ol := strings.Split(digits.ReplaceAllString(string(our.body), "N"), "\n")
 		for i := 0; i < len(rl) || i < len(ol); i++ {
 			var a, b string
 			if i < len(rl) {
