@@ -12,7 +12,8 @@
 // joins them into multiline events, and pushes them into a bounded queue.
 // The publisher takes batches from the queue and sends each as one MPUB to
 // nsqd, one batch at a time, so lines arrive and are acknowledged in the
-// order they were read. nsqd's OK is the acknowledgement: only then does a
+// order they were read; its batching, failover and retry are
+// internal/batchpub's, shared with the nsqlog Writer. nsqd's OK is the acknowledgement: only then does a
 // file's offset move, and only acknowledged offsets reach the registry.
 //
 // # Registry

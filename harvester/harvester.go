@@ -9,8 +9,8 @@ import (
 
 	"github.com/nsqio/go-nsq"
 
+	"github.com/dropin/nsq/internal/batchpub"
 	"github.com/dropin/nsq/internal/lg"
-	"github.com/dropin/nsq/nsqlog"
 )
 
 // Harvester tails the files matched by Options.Paths and publishes their
@@ -25,7 +25,7 @@ type Harvester struct {
 	reg      *registry
 	table    *stateTable
 	q        *queue
-	pub      *nsqlog.Publisher
+	pub      *batchpub.Publisher
 	excludes []*regexp.Regexp
 
 	persistMu sync.Mutex // serializes persist (snapshot + write)
@@ -76,7 +76,7 @@ func New(opts *Options) (*Harvester, error) {
 	if opts.LogLevel <= lg.DEBUG {
 		nsqLevel = nsq.LogLevelDebug
 	}
-	pub, err := nsqlog.NewPublisher(opts.NSQDTCPAddresses, cfg, opts.Logger, nsqLevel)
+	pub, err := batchpub.New(opts.NSQDTCPAddresses, cfg, opts.Logger, nsqLevel)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +144,7 @@ func (h *Harvester) Exit() {
 		h.readers.Wait()
 		h.q.close()
 		close(h.drain)
+		h.q.wake() // after drain is closed: the publisher must see it
 		if h.opts.ShutdownTimeout > 0 {
 			t := time.NewTimer(h.opts.ShutdownTimeout)
 			select {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/dropin/nsq/internal/batchpub"
 	"github.com/dropin/nsq/internal/lg"
-	"github.com/dropin/nsq/nsqlog"
 )
 
 // errorLogEvery throttles the log line repeated while nsqd stays down.
@@ -16,34 +16,35 @@ const errorLogEvery = 30 * time.Second
 // are acknowledged in the order they were read (per file and overall).
 func (h *Harvester) publishLoop(ctx context.Context) {
 	defer h.wg.Done()
-	var (
-		failing  bool
-		failures int
-		lastLog  time.Time
-	)
-	retry := nsqlog.Retry{
+	failures := batchpub.Failures{Every: errorLogEvery}
+	retry := batchpub.Retry{
 		Backoff:    h.opts.OutputBackoff,
 		MaxBackoff: h.opts.OutputMaxBackoff,
 		OnError: func(err error, bodies int) {
 			h.c.publishErrors.Add(1)
 			h.c.eventsRetried.Add(int64(bodies))
-			failures++
-			if !failing || time.Since(lastLog) >= errorLogEvery {
-				h.log.Logf(lg.WARN, "OUTPUT: %s (attempt %d; retrying, %d events pending)", err, failures, h.c.eventsPending.Load())
-				lastLog = time.Now()
+			if attempt, log := failures.Failed(); log {
+				h.log.Logf(lg.WARN, "OUTPUT: %s (attempt %d; retrying, %d events pending)", err, attempt, h.c.eventsPending.Load())
 			}
-			failing = true
 		},
 	}
+	batches := batchpub.Source[[]event]{
+		Size:    h.opts.BatchSize,
+		Timeout: h.opts.BatchTimeout,
+		Wake:    h.q.data,
+		State:   h.queueState,
+		Take:    func() []event { return h.q.take(h.opts.BatchSize, h.opts.BatchBytes) },
+	}
 	for {
-		batch, ok := h.nextBatch(ctx)
+		batch, ok := batches.Next(ctx)
 		if !ok {
 			return
 		}
 		done := h.send(ctx, batch, &retry)
-		if done == len(batch) && failing {
-			h.log.Logf(lg.INFO, "OUTPUT: publishing again after %d failed attempts", failures)
-			failing, failures = false, 0
+		if done == len(batch) {
+			if attempts := failures.Recovered(); attempts > 0 {
+				h.log.Logf(lg.INFO, "OUTPUT: publishing again after %d failed attempts", attempts)
+			}
 		}
 		h.table.ack(batch[:done])
 		h.c.eventsAcked.Add(int64(done))
@@ -57,55 +58,22 @@ func (h *Harvester) publishLoop(ctx context.Context) {
 	}
 }
 
-// nextBatch waits until a batch is due (BatchSize messages queued, or
-// BatchTimeout since the first waiting one, or draining at shutdown) and
-// takes it. ok is false when ctx ended, or when draining found the queue
-// empty.
-func (h *Harvester) nextBatch(ctx context.Context) ([]event, bool) {
-	var timer *time.Timer
-	var timeout <-chan time.Time
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	expired := false
-	for {
-		if ctx.Err() != nil {
-			return nil, false
-		}
-		draining := false
-		select {
-		case <-h.drain:
-			draining = true
-		default:
-		}
-		n := h.q.queued()
-		if n > 0 && (n >= h.opts.BatchSize || expired || draining) {
-			return h.q.take(h.opts.BatchSize, h.opts.BatchBytes), true
-		}
-		if n == 0 && draining {
-			return nil, false
-		}
-		if n > 0 && timer == nil {
-			timer = time.NewTimer(h.opts.BatchTimeout)
-			timeout = timer.C
-		}
-		select {
-		case <-h.q.data:
-		case <-timeout:
-			expired = true
-		case <-h.drain:
-		case <-ctx.Done():
-			return nil, false
-		}
+// queueState is the queue as the publisher's batchpub.Source sees it:
+// draining at shutdown flushes what is queued and then ends.
+func (h *Harvester) queueState() (queued int, flush, ended bool) {
+	draining := false
+	select {
+	case <-h.drain:
+		draining = true
+	default:
 	}
+	return h.q.queued(), draining, draining
 }
 
 // send publishes the batch's messages as MPUBs (retrying until nsqd
 // accepts them) and returns how many leading events are done: all of
 // them, or fewer if ctx ended first.
-func (h *Harvester) send(ctx context.Context, batch []event, retry *nsqlog.Retry) int {
+func (h *Harvester) send(ctx context.Context, batch []event, retry *batchpub.Retry) int {
 	bodies := make([][]byte, 0, len(batch))
 	owner := make([]int, 0, len(batch)) // bodies[i] is batch[owner[i]]
 	for i, ev := range batch {

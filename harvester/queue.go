@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+
+	"github.com/dropin/nsq/internal/batchpub"
 )
 
 // event is one message (or offset-only marker) on its way to nsqd, with
@@ -36,7 +38,7 @@ type queue struct {
 	closed    bool          // push fails from now on
 	room      chan struct{} // closed (and replaced) when room frees up or on close
 
-	data chan struct{} // capacity 1: wakes the publisher after a push
+	data chan struct{} // capacity 1: wakes the publisher after a push or a drain
 }
 
 func newQueue(maxEvents, maxBytes int, c *counters) *queue {
@@ -82,11 +84,16 @@ func (q *queue) push(ctx context.Context, ev event) error {
 	q.pendBytes += len(ev.data)
 	q.mu.Unlock()
 	q.c.eventsPending.Add(1)
+	q.wake()
+	return nil
+}
+
+// wake signals the publisher that the queue changed.
+func (q *queue) wake() {
 	select {
 	case q.data <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // queued returns how many events wait to be taken.
@@ -102,18 +109,12 @@ func (q *queue) queued() int {
 func (q *queue) take(maxMsgs, maxBody int) []event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	body, msgs, n := 4, 0, 0
-	for n < len(q.items) {
-		d := q.items[n].data
-		if d != nil {
-			if msgs == maxMsgs || (msgs > 0 && body+4+len(d) > maxBody) {
-				break
-			}
-			msgs++
-			body += 4 + len(d)
+	n, _ := batchpub.Fit(len(q.items), maxMsgs, maxBody, func(i int) int {
+		if q.items[i].data == nil {
+			return -1
 		}
-		n++
-	}
+		return len(q.items[i].data)
+	})
 	batch := make([]event, n)
 	copy(batch, q.items[:n])
 	clear(q.items[:n])

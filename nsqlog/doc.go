@@ -31,9 +31,10 @@
 // Delivery is at-least-once: if nsqd's OK to an MPUB is lost the batch is
 // sent again, so consumers must tolerate duplicates.
 //
-// Publisher, the failover MPUB sender underneath, is exported for other
-// programs that batch their own messages (the file harvester uses it).
+// Publisher, the failover MPUB sender underneath (internal/batchpub's,
+// which the file harvester shares), is exported for other programs that
+// batch their own messages.
 //
-// Lock order: Writer.mu is the only lock; it is never held while talking to
-// nsqd.
+// Lock order: Writer.mu is the Writer's only lock; it is never held while
+// talking to nsqd, and the Publisher's own lock is a leaf.
 package nsqlog

@@ -3,6 +3,8 @@ package nsqlog
 import (
 	"fmt"
 	"time"
+
+	"github.com/dropin/nsq/internal/batchpub"
 )
 
 // errorLogEvery throttles the log line repeated while nsqd stays down.
@@ -13,117 +15,74 @@ const errorLogEvery = 10 * time.Second
 // in the order they were written.
 func (w *Writer) flusher() {
 	defer close(w.flushed)
-	var (
-		failing  bool
-		lastLog  time.Time
-		failures int
-	)
-	retry := Retry{
+	failures := batchpub.Failures{Every: errorLogEvery}
+	retry := batchpub.Retry{
 		Backoff:    w.opts.RetryBackoff,
 		MaxBackoff: w.opts.MaxRetryBackoff,
 		OnError: func(err error, bodies int) {
 			w.retries.Add(1)
-			failures++
-			if !failing || time.Since(lastLog) >= errorLogEvery {
-				w.opts.Logger.Output(2, fmt.Sprintf("WARNING: %s (attempt %d, retrying; %d lines buffered)", err, failures, w.Stats().Buffered))
-				lastLog = time.Now()
+			if attempt, log := failures.Failed(); log {
+				w.opts.Logger.Output(2, fmt.Sprintf("WARNING: %s (attempt %d, retrying; %d lines buffered)", err, attempt, w.Stats().Buffered))
 			}
-			failing = true
 		},
 	}
 	for {
-		batch, size, ok := w.nextBatch()
+		b, ok := w.batches.Next(w.ctx)
 		if !ok {
 			return
 		}
 		rejected := 0
 		retry.OnRejected = func(index int, err error) {
 			rejected++
-			w.opts.Logger.Output(2, fmt.Sprintf("ERROR: nsqd refused a %d-byte line, giving it up: %s", len(batch[index]), err))
+			w.opts.Logger.Output(2, fmt.Sprintf("ERROR: nsqd refused a %d-byte line, giving it up: %s", len(b.lines[index]), err))
 		}
-		n, err := w.pub.PublishRetry(w.ctx, w.opts.Topic, batch, retry)
+		n, err := w.pub.PublishRetry(w.ctx, w.opts.Topic, b.lines, retry)
 		lost := 0
 		if err != nil {
-			lost = len(batch) - n
+			lost = len(b.lines) - n
 		}
-		if err == nil && failing {
-			w.opts.Logger.Output(2, fmt.Sprintf("INFO: delivering again after %d failed attempts", failures))
-			failing, failures = false, 0
+		if err == nil {
+			if attempts := failures.Recovered(); attempts > 0 {
+				w.opts.Logger.Output(2, fmt.Sprintf("INFO: delivering again after %d failed attempts", attempts))
+			}
 		}
 		w.rejected.Add(int64(rejected))
-		w.delivered.Add(int64(len(batch) - lost - rejected))
+		w.delivered.Add(int64(len(b.lines) - lost - rejected))
 		if lost > 0 {
 			w.dropped.Add(int64(lost))
 			w.lostAtClose.Add(int64(lost))
 		}
-		w.finish(len(batch), size)
+		w.finish(len(b.lines), b.size)
 	}
 }
 
-// nextBatch waits until a batch is due (full, BatchTimeout passed since
-// the first waiting line, or Sync/Close asked) and takes it from the
-// buffer. ok is false when the Writer is closed and empty, or aborted.
-func (w *Writer) nextBatch() (batch [][]byte, size int, ok bool) {
-	var timer *time.Timer
-	var timeout <-chan time.Time
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	expired := false
-	for {
-		if w.ctx.Err() != nil {
-			return nil, 0, false
-		}
-		w.mu.Lock()
-		n := len(w.buf)
-		due := n >= w.opts.BatchSize || expired || w.closed || w.urgent > w.done
-		if n > 0 && due {
-			batch, size = w.takeLocked()
-			w.mu.Unlock()
-			return batch, size, true
-		}
-		closed := w.closed
-		w.mu.Unlock()
-		if n == 0 && closed {
-			return nil, 0, false
-		}
-		if n > 0 && timer == nil {
-			timer = time.NewTimer(w.opts.BatchTimeout)
-			timeout = timer.C
-		}
-		select {
-		case <-w.kick:
-		case <-timeout:
-			expired = true
-		case <-w.ctx.Done():
-			return nil, 0, false
-		}
-	}
+// lineBatch is a batch taken from the buffer, with its message bytes.
+type lineBatch struct {
+	lines [][]byte
+	size  int
 }
 
-// takeLocked removes up to BatchSize lines whose MPUB body fits
-// BatchBytes (always at least one line) from the head of the buffer.
-func (w *Writer) takeLocked() ([][]byte, int) {
-	body := 4 // MPUB message count
-	size := 0
-	n := 0
-	for n < len(w.buf) && n < w.opts.BatchSize {
-		l := len(w.buf[n])
-		if n > 0 && body+4+l > w.opts.BatchBytes {
-			break
-		}
-		body += 4 + l
-		size += l
-		n++
-	}
+// bufState is the buffer as the flusher's batchpub.Source sees it: a
+// batch is flushed at once after Close or while a Sync waits, and the
+// buffer ends with Close.
+func (w *Writer) bufState() (queued int, flush, ended bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.buf), w.closed || w.urgent > w.done, w.closed
+}
+
+// take removes up to BatchSize lines whose MPUB body fits BatchBytes
+// (always at least one line) from the head of the buffer.
+func (w *Writer) take() lineBatch {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, size := batchpub.Fit(len(w.buf), w.opts.BatchSize, w.opts.BatchBytes, func(i int) int { return len(w.buf[i]) })
 	batch := w.buf[:n:n]
 	w.buf = w.buf[n:]
 	if len(w.buf) == 0 {
 		w.buf = nil
 	}
-	return batch, size
+	return lineBatch{batch, size}
 }
 
 // finish releases n lines of size bytes from the pending count and wakes

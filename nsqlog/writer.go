@@ -14,6 +14,7 @@ import (
 	"github.com/nsqio/go-nsq"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/dropin/nsq/internal/batchpub"
 	"github.com/dropin/nsq/internal/names"
 )
 
@@ -136,8 +137,9 @@ type Stats struct {
 // call. It implements io.Writer and zapcore.WriteSyncer and is safe for
 // concurrent use.
 type Writer struct {
-	opts Options
-	pub  *Publisher
+	opts    Options
+	pub     *batchpub.Publisher
+	batches batchpub.Source[lineBatch] // the flusher's view of buf
 
 	mu      sync.Mutex    // guards the fields up to the next blank line
 	buf     [][]byte      // lines not yet taken by the flusher
@@ -175,7 +177,7 @@ func New(opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("nsqlog: invalid policy %v", opts.Policy)
 	}
 	opts.setDefaults()
-	pub, err := NewPublisher(opts.NSQDTCPAddresses, opts.NSQConfig, opts.Logger, nsq.LogLevelWarning)
+	pub, err := batchpub.New(opts.NSQDTCPAddresses, opts.NSQConfig, opts.Logger, nsq.LogLevelWarning)
 	if err != nil {
 		return nil, fmt.Errorf("nsqlog: %w", err)
 	}
@@ -186,6 +188,13 @@ func New(opts Options) (*Writer, error) {
 		doneCh:  make(chan struct{}),
 		kick:    make(chan struct{}, 1),
 		flushed: make(chan struct{}),
+	}
+	w.batches = batchpub.Source[lineBatch]{
+		Size:    opts.BatchSize,
+		Timeout: opts.BatchTimeout,
+		Wake:    w.kick,
+		State:   w.bufState,
+		Take:    w.take,
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	go w.flusher()
