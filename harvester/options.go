@@ -255,7 +255,28 @@ func (o *Options) Validate() error {
 		return invalid("--multiline-match must be after or before, not %q", o.MultilineMatch)
 	}
 	if _, err := o.nsqConfig(); err != nil {
-		return invalid("--producer-opt: %s", err)
+		return invalid("%s", err)
+	}
+	return nil
+}
+
+// multilineOptions are the flags that mean nothing without
+// --multiline-pattern.
+var multilineOptions = []string{"multiline-negate", "multiline-match", "multiline-max-lines", "multiline-timeout"}
+
+// ValidateGiven checks the rules that depend on which options were given
+// rather than on their values: a multiline option needs
+// --multiline-pattern. given reports whether the flag of that name was set
+// on the command line or in the config file. Like Validate, its errors
+// wrap ErrInvalidOptions.
+func (o *Options) ValidateGiven(given func(flag string) bool) error {
+	if o.MultilinePattern != "" {
+		return nil
+	}
+	for _, name := range multilineOptions {
+		if given(name) {
+			return invalid("--%s needs --multiline-pattern", name)
+		}
 	}
 	return nil
 }
@@ -266,12 +287,12 @@ func (o *Options) nsqConfig() (*nsq.Config, error) {
 	c := nsq.NewConfig()
 	for _, opt := range o.ProducerOpts {
 		if err := ApplyProducerOpt(c, opt); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--producer-opt %q: %w", opt, err)
 		}
 	}
 	c.UserAgent = fmt.Sprintf("file_to_nsq/%s go-nsq/%s", version.Binary, nsq.VERSION)
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--producer-opt: %w", err)
 	}
 	return c, nil
 }

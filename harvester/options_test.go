@@ -2,6 +2,7 @@ package harvester
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,21 @@ func validOptions() *Options {
 	o.NSQDTCPAddresses = []string{"127.0.0.1:4150"}
 	o.RegistryFile = "/tmp/registry.json"
 	return o
+}
+
+// checkValidation fails the test unless err is nil (want "") or an
+// ErrInvalidOptions containing want.
+func checkValidation(tb testing.TB, err error, want string) {
+	tb.Helper()
+	if want == "" {
+		if err != nil {
+			tb.Fatalf("unexpected error %v", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, ErrInvalidOptions) {
+		tb.Fatalf("error %v, want one containing %q", err, want)
+	}
 }
 
 func TestOptionsValidate(t *testing.T) {
@@ -42,24 +58,40 @@ func TestOptionsValidate(t *testing.T) {
 		{"zero batch timeout", func(o *Options) { o.BatchTimeout = 0 }, "--batch-timeout must be greater than 0"},
 		{"negative limit", func(o *Options) { o.HarvesterLimit = -1 }, "--harvester-limit"},
 		{"bad exclude", func(o *Options) { o.ExcludeFiles = []string{"("} }, "--exclude-files"},
-		{"bad producer opt", func(o *Options) { o.ProducerOpts = []string{"read_timeout,1000"} }, "--producer-opt"},
-		{"unknown producer opt", func(o *Options) { o.ProducerOpts = []string{"nope,1"} }, "--producer-opt"},
+		{"bad producer opt", func(o *Options) { o.ProducerOpts = []string{"read_timeout,1000"} }, `--producer-opt "read_timeout,1000"`},
+		{"unknown producer opt", func(o *Options) { o.ProducerOpts = []string{"nope,1"} }, `--producer-opt "nope,1"`},
+		{"producer opts at odds", func(o *Options) { o.ProducerOpts = []string{"read_timeout,5s", "heartbeat_interval,10s"} }, "--producer-opt: "},
 		{"good producer opt", func(o *Options) { o.ProducerOpts = []string{"dial-timeout,2s", "snappy"} }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := validOptions()
 			tc.modify(o)
-			err := o.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatalf("unexpected error %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalidOptions) {
-				t.Fatalf("error %v, want one containing %q", err, tc.want)
-			}
+			checkValidation(t, o.Validate(), tc.want)
+		})
+	}
+}
+
+func TestOptionsValidateGiven(t *testing.T) {
+	tests := []struct {
+		name    string
+		pattern string
+		given   []string
+		want    string // substring of the error; "" = valid
+	}{
+		{"nothing given", "", nil, ""},
+		{"other options", "", []string{"path", "topic", "batch-size"}, ""},
+		{"negate without pattern", "", []string{"multiline-negate"}, "--multiline-negate needs --multiline-pattern"},
+		{"match without pattern", "", []string{"topic", "multiline-match"}, "--multiline-match needs --multiline-pattern"},
+		{"max lines without pattern", "", []string{"multiline-max-lines"}, "--multiline-max-lines needs --multiline-pattern"},
+		{"timeout without pattern", "", []string{"multiline-timeout"}, "--multiline-timeout needs --multiline-pattern"},
+		{"with pattern", "^ ", []string{"multiline-negate", "multiline-match", "multiline-max-lines", "multiline-timeout"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := validOptions()
+			o.MultilinePattern = tc.pattern
+			checkValidation(t, o.ValidateGiven(func(name string) bool { return slices.Contains(tc.given, name) }), tc.want)
 		})
 	}
 }

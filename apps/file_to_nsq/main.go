@@ -1,21 +1,21 @@
 // Command file_to_nsq tails log files, Filebeat style, and publishes their
 // lines to an NSQ topic. It maps its flags and config file onto
-// harvester.Options, runs a harvester.Harvester and stops it cleanly on
-// SIGINT or SIGTERM. See package harvester for the behaviour of each flag.
+// harvester.Options (which check them), runs a harvester.Harvester and
+// stops it cleanly on SIGINT or SIGTERM, through internal/daemonapp as the
+// daemons do. See package harvester for the behaviour of each flag.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/nsqio/go-nsq"
 
 	"github.com/dropin/nsq/harvester"
 	"github.com/dropin/nsq/internal/cfg"
+	"github.com/dropin/nsq/internal/daemonapp"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/version"
 )
@@ -95,9 +95,6 @@ func flagSet(o *harvester.Options, lists *listFlags) *flag.FlagSet {
 	return fs
 }
 
-// multilineFlags need --multiline-pattern.
-var multilineFlags = []string{"multiline-negate", "multiline-match", "multiline-max-lines", "multiline-timeout"}
-
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
@@ -120,15 +117,13 @@ func run(args []string) int {
 	if fs.NArg() > 0 {
 		return usageError("unknown arguments: %v", fs.Args())
 	}
-	file, err := cfg.LoadFile(fs.Lookup("config").Value.String())
+	file, err := daemonapp.Configure(fs, opts)
 	if err != nil {
-		return usageError("%s", err)
-	}
-	if err := cfg.Resolve(opts, fs, file); err != nil {
 		return usageError("%s", err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	given := func(name string) bool { return set[name] || file[fileKey(name)] != nil }
 	lists2 := []struct {
 		name string
 		flag []string
@@ -144,23 +139,14 @@ func run(args []string) int {
 			*l.dst = l.flag
 			continue
 		}
-		v, err := fileList(file, strings.ReplaceAll(l.name, "-", "_"))
+		v, err := fileList(file, fileKey(l.name))
 		if err != nil {
 			return usageError("%s", err)
 		}
 		*l.dst = v
 	}
-	for _, p := range opts.ProducerOpts {
-		if err := harvester.ApplyProducerOpt(nsq.NewConfig(), p); err != nil {
-			return usageError("--producer-opt %q: %s", p, err)
-		}
-	}
-	if opts.MultilinePattern == "" {
-		for _, name := range multilineFlags {
-			if set[name] || file[strings.ReplaceAll(name, "-", "_")] != nil {
-				return usageError("--%s needs --multiline-pattern", name)
-			}
-		}
+	if err := opts.ValidateGiven(given); err != nil {
+		return usageError("%s", err)
 	}
 	if err := opts.Validate(); err != nil {
 		return usageError("%s", err)
@@ -171,19 +157,15 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", app, err)
 		return 1
 	}
-
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		<-signals
-		h.Exit()
-	}()
-	if err := h.Main(); err != nil {
+	if err := daemonapp.Serve(h, daemonapp.Signals()); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", app, err)
 		return 1
 	}
 	return 0
 }
+
+// fileKey is the config-file key of a flag.
+func fileKey(flagName string) string { return strings.ReplaceAll(flagName, "-", "_") }
 
 // fileList reads a list option from the config file: an array of strings
 // or a single string (taken whole).

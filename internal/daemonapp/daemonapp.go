@@ -3,6 +3,10 @@
 // (flag > config file > default), start the daemon and run it until SIGINT
 // or SIGTERM. Every start-up failure is one "<prefix><time> FATAL: <msg>"
 // line and exit status 1.
+//
+// Configure (the config file onto Options) and Serve (run until a signal,
+// then stop) are the same steps on their own, for a program that keeps its
+// own command-line conventions (file_to_nsq).
 package daemonapp
 
 import (
@@ -73,14 +77,25 @@ func (a App) Parse(args []string, stdout, stderr io.Writer) (code int, done bool
 		fmt.Fprintln(stdout, version.String(a.Name))
 		return 0, true
 	}
-	file, err := cfg.LoadFile(fs.Lookup("config").Value.String())
-	if err != nil {
-		return a.fatal(stderr, "%s", err), true
-	}
-	if err := cfg.Resolve(a.Options, fs, file); err != nil {
+	if _, err := Configure(fs, a.Options); err != nil {
 		return a.fatal(stderr, "%s", err), true
 	}
 	return 0, false
+}
+
+// Configure loads the TOML file named by fs's "config" flag and resolves
+// fs's flags, that file and the defaults already in *options onto options
+// (flag > file > default). It returns the file's keys, for the options
+// the caller maps itself.
+func Configure(fs *flag.FlagSet, options any) (map[string]any, error) {
+	file, err := cfg.LoadFile(fs.Lookup("config").Value.String())
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Resolve(options, fs, file); err != nil {
+		return nil, err
+	}
+	return file, nil
 }
 
 // Run is the whole program: Parse, then start the daemon and serve until a
@@ -94,19 +109,25 @@ func (a App) Run(args []string, stdout, stderr io.Writer, signals <-chan os.Sign
 	if err != nil {
 		return a.fatal(stderr, "failed to instantiate %s - %s", a.Name, err)
 	}
+	if err := Serve(d, signals); err != nil {
+		return a.fatal(stderr, "%s", err)
+	}
+	return 0
+}
+
+// Serve runs d's Main until a signal arrives or Main returns, stops d with
+// Exit either way, and returns Main's error.
+func Serve(d Daemon, signals <-chan os.Signal) error {
 	errc := make(chan error, 1)
 	go func() { errc <- d.Main() }()
 	select {
 	case <-signals:
 		d.Exit()
-		err = <-errc
-	case err = <-errc:
+		return <-errc
+	case err := <-errc:
 		d.Exit()
+		return err
 	}
-	if err != nil {
-		return a.fatal(stderr, "%s", err)
-	}
-	return 0
 }
 
 // Signals returns a channel that receives SIGINT and SIGTERM.

@@ -115,3 +115,54 @@ func TestRunUntilSignalWithPrecedence(t *testing.T) {
 		t.Fatalf("flag > config > default not applied: %+v", o)
 	}
 }
+
+// countingDaemon records how often Exit was called.
+type countingDaemon struct {
+	fakeDaemon
+	exits int
+}
+
+func (d *countingDaemon) Exit() {
+	d.exits++
+	d.fakeDaemon.Exit()
+}
+
+func TestServe(t *testing.T) {
+	t.Run("signal", func(t *testing.T) {
+		d := &countingDaemon{fakeDaemon: fakeDaemon{exited: make(chan struct{})}}
+		sig := make(chan os.Signal, 1)
+		sig <- syscall.SIGINT
+		if err := Serve(d, sig); err != nil || d.exits != 1 {
+			t.Fatalf("Serve = %v after %d Exits", err, d.exits)
+		}
+	})
+	t.Run("main fails", func(t *testing.T) {
+		boom := errors.New("boom")
+		d := &countingDaemon{fakeDaemon: fakeDaemon{exited: make(chan struct{}), mainErr: boom}}
+		if err := Serve(d, make(chan os.Signal)); !errors.Is(err, boom) || d.exits != 1 {
+			t.Fatalf("Serve = %v after %d Exits; want boom after 1", err, d.exits)
+		}
+	})
+}
+
+func TestConfigure(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(conf, []byte("size = 5\nwait = \"2s\"\nextra = [\"a\", \"b\"]\n"), 0o600)
+	o := &opts{Size: 1}
+	fs := app(o, nil, nil).FlagSet
+	if err := fs.Parse([]string{"--config", conf, "--wait", "3s"}); err != nil {
+		t.Fatal(err)
+	}
+	file, err := Configure(fs, o)
+	if err != nil || o.Size != 5 || o.Wait != 3*time.Second {
+		t.Fatalf("Configure: %v, options %+v", err, o)
+	}
+	if extra, ok := file["extra"].([]any); !ok || len(extra) != 2 {
+		t.Errorf("file keys %v lack extra", file)
+	}
+	fs = app(o, nil, nil).FlagSet
+	fs.Parse([]string{"--config", conf + ".missing"})
+	if _, err := Configure(fs, o); err == nil || !strings.Contains(err.Error(), "failed to load config file") {
+		t.Errorf("missing file: %v", err)
+	}
+}
