@@ -130,7 +130,12 @@ func (s *segment) read(lo, hi uint64, maxBytes uint64, out []Entry) ([]Entry, ui
 		rel := int(off - bufOff)
 		e, n, err := decodeRecord(buf[rel:])
 		if err == errShort {
+			// Read about what the byte budget still allows, so a caller
+			// asking for a little does not pay for a large read.
 			want := int64(readChunk)
+			if maxBytes-total < readChunk {
+				want = int64(max(maxBytes-total, 0)) + 4096
+			}
 			if need := int64(recordHeaderLen(buf[rel:])); need > want {
 				want = need
 			}

@@ -1,0 +1,82 @@
+// Package brokerlog is the broker's durable state on top of package
+// logstore: the entry kinds (publish batches, topic and channel changes,
+// channel state), the deterministic state machine they build (topics and
+// channels as cursors over the log, not copies of messages), per-channel
+// read-ahead readers, checkpoints and compaction. It knows nothing of nsqd;
+// nsqd maps its commands onto Engine calls.
+//
+// # Model
+//
+// One node log holds every topic. A publish entry carries a batch of
+// messages of one topic with everything the proposer decided (ID,
+// timestamp, deferral, attempts, body); apply gives the batch's messages
+// consecutive per-topic sequence numbers (the first message of a topic is
+// 1). A channel is a cursor: floor (everything below is finished), finished
+// ranges above it, requeued messages with due time and attempts, and
+// attempts of messages in flight. A channel created with StartLatest begins
+// at the tail, except that the first channel of a topic without channels
+// gets the messages the topic held meanwhile (as in NSQ). Deleting the last
+// channel makes the topic hold again.
+//
+// Applying reads only the entries and the state: no clock. Positions by time
+// are resolved by the proposer (Engine.SeqAtTime) before proposing.
+//
+// FIN, REQ and attempt records (Engine.Finish, Requeue, Delivered) are
+// collected and ride the next commit round (logstore's Gather hook) or, when
+// idle, a round of their own after StateFlushInterval. They are never
+// awaited: a lost FIN costs a duplicate delivery, never a message.
+//
+// Memory per topic: a sparse mark every 64 log entries (index, sequence,
+// timestamp), plus per channel its finished ranges and requeued set. Message
+// bodies live only in the log; a Reader holds at most its window.
+//
+// # Payload formats (all integers varint/uvarint, strings and bytes
+// uvarint-length-prefixed)
+//
+//	Publish       topic, n, n × (id[16], ts:varint ns, deferral:varint ns, attempts, body)
+//	topic kinds   topic
+//	channel kinds topic, channel, start mode:byte (0 latest, 1 earliest, 2 seq), start seq
+//	ChannelState  n, n × (topic, channel, nf, nf × (lo-prevHi, hi-lo), nr, nr × (seq, due:varint, attempts), na, na × (seq, attempts))
+//
+// Kind numbers are in entry.go and are part of the format. Unknown kinds and
+// payloads that fail to decode are skipped by apply and counted
+// (State.Skipped); the log's CRC makes that a sign of a bug, not of disk
+// damage.
+//
+// # Files
+//
+//	<Dir>/log/<20-digit first index>.seg   the log (format in package logstore)
+//	<Dir>/checkpoint                      "NSQCKPT1", crc32c:uint32 LE, state
+//	<Dir>/checkpoint.tmp                  a checkpoint being written
+//
+// The checkpoint holds the applied index and the whole state (topics with
+// marks, channels with cursors). It is written as tmp, fsync, rename, fsync
+// of the directory, and only then may Compact remove log segments it covers.
+// Recovery: load the checkpoint (none: empty state), open the log (cutting a
+// torn tail), replay the entries after the checkpoint's index.
+//
+// # Compaction and retention
+//
+// Compact removes whole segments below the lowest log position some channel
+// still needs (its floor; for a topic without channels, what it holds),
+// unless retention keeps them (RetainFor, RetainBytes). Requeued and
+// deferred messages are above their channel's floor, so they pin it: a
+// message deferred for a day keeps a day of log.
+//
+// # Raft
+//
+// The State is raft's state machine and the checkpoint its snapshot
+// (Snapshot() = checkpoint bytes with Checkpoint's index and the log's term
+// there). Apply is deterministic, entries carry what the leader decided, and
+// the Engine's proposal methods are the only writers, so replacing the local
+// Committer with a raft loop changes where Committed comes from, not this
+// package's types.
+//
+// # Concurrency and lock order
+//
+// Engine.cpMu (Checkpoint, Compact) before State.mu. State.mu guards the
+// state; Apply takes it for writing per batch; queries and Readers take it
+// for reading and never hold it while calling the committer. Compact holds
+// State.mu for reading while reading the log (bounded: at most 64 entries per
+// topic). pendingState.mu is a leaf. A Reader belongs to one goroutine.
+package brokerlog
