@@ -184,7 +184,7 @@ func (n *NSQD) checkAuth(c *client, cmd, topic, channel string) error {
 	if state.expired() {
 		fresh, err := n.auth.query(c, state.secret)
 		if err != nil {
-			n.log.Logf(lg.WARN, "PROTOCOL(V2): [%s] AUTH refresh failed %s", c.remoteAddr, err)
+			n.logV2(c, lg.WARN, "AUTH refresh failed: %s", err)
 			return protocol.NewFatal(protocol.ErrAuthFailed, "AUTH failed")
 		}
 		c.mu.Lock()

@@ -11,7 +11,7 @@ import (
 func (c *Channel) writeOverflow(msgs []*Message, fromMemory bool) {
 	for i, m := range msgs {
 		if err := c.backend.Put(m.encode()); err != nil {
-			c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to write message to backend, keeping %d in memory - %s",
+			c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to write message to backend, keeping %d in memory: %s",
 				c.topicName, c.name, len(msgs)-i, err)
 			c.env.onDiskError(err)
 			c.keepInMemory(msgs[i:], fromMemory)
@@ -69,7 +69,7 @@ func (c *Channel) diskPump() {
 			}
 			m, err := decodeMessage(data)
 			if err != nil {
-				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): dropping unreadable disk record - %s", c.topicName, c.name, err)
+				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): dropping unreadable disk record: %s", c.topicName, c.name, err)
 				continue
 			}
 			c.mu.Lock()
@@ -78,7 +78,7 @@ func (c *Channel) diskPump() {
 				c.mu.Unlock()
 				// closing: put it back so it survives the restart
 				if err := c.backend.Put(data); err != nil {
-					c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to return message to backend - %s", c.topicName, c.name, err)
+					c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to return message to backend: %s", c.topicName, c.name, err)
 				}
 				c.room.wrote(recordCost(m))
 				return
@@ -121,7 +121,7 @@ func (c *Channel) close() error {
 		for _, m := range pending {
 			if e := c.backend.Put(m.encode()); e != nil && err == nil {
 				err = e
-				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to flush message - %s", c.topicName, c.name, e)
+				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to flush message: %s", c.topicName, c.name, e)
 			}
 		}
 		cost := recordsCost(pending)

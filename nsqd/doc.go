@@ -33,6 +33,13 @@
 // backend for #ephemeral names. On a clean stop, every queued, in-flight and
 // deferred message is written to the channel's backend.
 //
+// # Logging
+//
+// Lines carry the prefix of what they are about: TOPIC(name),
+// CHANNEL(topic:name), LOOKUPD(addr), HTTP, STATSD. Every line about a TCP
+// connection names it one way: "TCP: client(addr):" until the protocol magic is read, then
+// "PROTOCOL(V2): [addr]". Errors wrap with ": %w" and carry no level.
+//
 // # Lock order
 //
 // A goroutine that holds one of these locks may take only locks further

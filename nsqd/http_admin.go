@@ -224,7 +224,7 @@ func (s *httpServer) channelPause(w http.ResponseWriter, req *http.Request, _ ht
 // right after a (un)pause does not undo it.
 func (s *httpServer) persistPause() {
 	if err := s.n.persistMetadata(); err != nil {
-		s.n.log.Logf(lg.ERROR, "failed to persist metadata - %s", err)
+		s.n.log.Logf(lg.ERROR, "failed to persist metadata: %s", err)
 	}
 }
 

@@ -170,7 +170,7 @@ func (lp *lookupPeers) loop() {
 			}
 			for p := range connected {
 				if !current[p] {
-					lp.cfg.log.Logf(lg.INFO, "LOOKUP(%s): removing peer", p.addr)
+					lp.cfg.log.Logf(lg.INFO, "LOOKUPD(%s): removing peer", p.addr)
 					p.close()
 					delete(connected, p)
 				}
@@ -201,13 +201,13 @@ func (lp *lookupPeers) command(p *lookupPeer, cmd, topic, channel string) {
 	log := lp.cfg.log
 	if p.conn == nil {
 		if err := lp.connect(p); err != nil {
-			log.Logf(lg.ERROR, "LOOKUPD(%s): connect failed - %s", p.addr, err)
+			log.Logf(lg.ERROR, "LOOKUPD(%s): connect failed: %s", p.addr, err)
 			p.close()
 			return
 		}
 	}
 	if _, err := p.roundTrip(commandLine(cmd, topic, channel), nil); err != nil {
-		log.Logf(lg.ERROR, "LOOKUPD(%s): %s %s %s failed - %s", p.addr, cmd, topic, channel, err)
+		log.Logf(lg.ERROR, "LOOKUPD(%s): %s %s %s failed: %s", p.addr, cmd, topic, channel, err)
 		p.close()
 	}
 }
@@ -224,7 +224,7 @@ func commandLine(cmd, topic, channel string) string {
 
 // connect dials, identifies and registers every topic and channel.
 func (lp *lookupPeers) connect(p *lookupPeer) error {
-	lp.cfg.log.Logf(lg.INFO, "LOOKUP(%s): adding peer", p.addr)
+	lp.cfg.log.Logf(lg.INFO, "LOOKUPD(%s): adding peer", p.addr)
 	conn, err := net.DialTimeout("tcp", p.addr, lookupIOTimeout)
 	if err != nil {
 		return err
@@ -358,7 +358,7 @@ func (lp *lookupPeers) channelsFor(topic string) []string {
 	}
 	lp.mu.Unlock()
 	if configured && len(endpoints) == 0 {
-		lp.cfg.log.Logf(lg.ERROR, "no connected nsqlookupd to ask for channels of topic %s", topic)
+		lp.cfg.log.Logf(lg.ERROR, "LOOKUPD: no connected nsqlookupd to ask for channels of topic %s", topic)
 	}
 	seen := map[string]bool{}
 	var out []string
@@ -367,7 +367,7 @@ func (lp *lookupPeers) channelsFor(topic string) []string {
 			Channels []string `json:"channels"`
 		}
 		if err := lp.cfg.httpClient.GETV1(context.Background(), e, &resp); err != nil {
-			lp.cfg.log.Logf(lg.ERROR, "failed to query %s - %s", e, err)
+			lp.cfg.log.Logf(lg.ERROR, "LOOKUPD: failed to query %s: %s", e, err)
 			continue
 		}
 		for _, c := range resp.Channels {

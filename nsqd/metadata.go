@@ -42,7 +42,7 @@ func lockDir(dir string) (*os.File, error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("cannot flock directory %s - %w (possibly in use by another instance of nsqd)", dir, err)
+		return nil, fmt.Errorf("cannot flock directory %s (possibly in use by another instance of nsqd): %w", dir, err)
 	}
 	return f, nil
 }
@@ -66,15 +66,15 @@ func (n *NSQD) loadMetadata() error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("failed to read metadata %s - %w", path, err)
+		return fmt.Errorf("failed to read metadata %s: %w", path, err)
 	}
 	var m metadata
 	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("failed to parse metadata in %s - %w", path, err)
+		return fmt.Errorf("failed to parse metadata in %s: %w", path, err)
 	}
 	for _, mt := range m.Topics {
 		if !names.IsValidTopicName(mt.Name) {
-			n.log.Logf(lg.WARN, "skipping creation of invalid topic %s", mt.Name)
+			n.log.Logf(lg.WARN, "NSQ: skipping creation of invalid topic %s", mt.Name)
 			continue
 		}
 		t, err := n.GetTopic(mt.Name)
@@ -86,7 +86,7 @@ func (n *NSQD) loadMetadata() error {
 		}
 		for _, mc := range mt.Channels {
 			if !names.IsValidChannelName(mc.Name) {
-				n.log.Logf(lg.WARN, "skipping creation of invalid channel %s", mc.Name)
+				n.log.Logf(lg.WARN, "NSQ: skipping creation of invalid channel %s", mc.Name)
 				continue
 			}
 			c, err := t.GetChannel(mc.Name)
@@ -172,7 +172,7 @@ func (n *NSQD) metadataLoop() {
 		select {
 		case <-n.metaWake:
 			if err := n.persistMetadata(); err != nil {
-				n.log.Logf(lg.ERROR, "failed to persist metadata - %s", err)
+				n.log.Logf(lg.ERROR, "failed to persist metadata: %s", err)
 			}
 		case <-n.exitCh:
 			return

@@ -150,17 +150,17 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		},
 	}
 	if n.tcpListener, err = httpapi.Listen(opts.TCPAddress); err != nil {
-		return nil, fmt.Errorf("listen (%s) failed - %w", opts.TCPAddress, err)
+		return nil, fmt.Errorf("listen (%s) failed: %w", opts.TCPAddress, err)
 	}
 	if opts.HTTPAddress != "" {
 		if n.httpListener, err = httpapi.Listen(opts.HTTPAddress); err != nil {
-			return nil, fmt.Errorf("listen (%s) failed - %w", opts.HTTPAddress, err)
+			return nil, fmt.Errorf("listen (%s) failed: %w", opts.HTTPAddress, err)
 		}
 	}
 	if n.tlsConfig != nil && opts.HTTPSAddress != "" {
 		l, err := httpapi.Listen(opts.HTTPSAddress)
 		if err != nil {
-			return nil, fmt.Errorf("listen (%s) failed - %w", opts.HTTPSAddress, err)
+			return nil, fmt.Errorf("listen (%s) failed: %w", opts.HTTPSAddress, err)
 		}
 		n.httpsListener = tls.NewListener(l, n.tlsConfig)
 	}
@@ -177,7 +177,7 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		return nil, err
 	}
 	if err = n.persistMetadata(); err != nil {
-		return nil, fmt.Errorf("failed to persist metadata - %w", err)
+		return nil, fmt.Errorf("failed to persist metadata: %w", err)
 	}
 	return n, nil
 }
@@ -273,7 +273,7 @@ func (n *NSQD) exit() {
 	n.closeConns()
 
 	if err := n.persistMetadata(); err != nil {
-		n.log.Logf(lg.ERROR, "failed to persist metadata - %s", err)
+		n.log.Logf(lg.ERROR, "failed to persist metadata: %s", err)
 	}
 	n.mu.RLock()
 	topics := make([]*Topic, 0, len(n.topics))
@@ -283,7 +283,7 @@ func (n *NSQD) exit() {
 	n.mu.RUnlock()
 	for _, t := range topics {
 		if err := t.close(); err != nil {
-			n.log.Logf(lg.ERROR, "TOPIC(%s): close failed - %s", t.name, err)
+			n.log.Logf(lg.ERROR, "TOPIC(%s): close failed: %s", t.name, err)
 		}
 	}
 	close(n.exitCh)

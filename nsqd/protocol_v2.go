@@ -15,12 +15,24 @@ type protocolV2 struct {
 	n *NSQD
 }
 
+// logV2 logs a line about V2 connection c, prefixed so an operator can
+// grep every line of one connection: "PROTOCOL(V2): [addr] ...".
+func (n *NSQD) logV2(c *client, level lg.Level, format string, args ...any) {
+	n.log.Logf(level, "PROTOCOL(V2): [%s] "+format, append([]any{c.remoteAddr}, args...)...)
+}
+
+// logTCP logs a line about a TCP connection before its protocol is known:
+// "TCP: client(addr): ...".
+func (n *NSQD) logTCP(addr net.Addr, level lg.Level, format string, args ...any) {
+	n.log.Logf(level, "TCP: client(%s): "+format, append([]any{addr}, args...)...)
+}
+
 // serve runs one connection (after the magic) until it ends.
 func (p *protocolV2) serve(c *client) {
 	go p.pump(c)
 	err := p.readLoop(c)
 	if err != nil && !isClosedErr(err) {
-		p.n.log.Logf(lg.INFO, "PROTOCOL(V2): [%s] exiting ioloop - %s", c.remoteAddr, err)
+		p.n.logV2(c, lg.INFO, "exiting ioloop: %s", err)
 	}
 	close(c.exitCh)
 	if ch := c.sub.Load(); ch != nil {
@@ -61,7 +73,7 @@ func (p *protocolV2) readLoop(c *client) error {
 			if !errors.As(err, &perr) {
 				perr = protocol.NewFatal(protocol.ErrInvalid, err.Error())
 			}
-			p.n.log.Logf(lg.ERROR, "[%s] - %s", c.remoteAddr, perr)
+			p.n.logV2(c, lg.ERROR, "%s", perr)
 			if werr := c.writeFrame(protocol.FrameTypeError, []byte(perr.Error())); werr != nil {
 				return werr
 			}

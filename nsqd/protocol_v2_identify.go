@@ -244,7 +244,7 @@ func (p *protocolV2) auth(c *client, params *protocol.Params) ([]byte, error) {
 	}
 	state, err := p.n.auth.query(c, string(body))
 	if err != nil {
-		p.n.log.Logf(lg.WARN, "PROTOCOL(V2): [%s] AUTH failed %s", c.remoteAddr, err)
+		p.n.logV2(c, lg.WARN, "AUTH failed: %s", err)
 		return nil, protocol.NewFatal(protocol.ErrAuthFailed, "AUTH failed")
 	}
 	if len(state.Authorizations) == 0 {

@@ -26,7 +26,7 @@ func (p *protocolV2) pump(c *client) {
 				batch = ch.take(c, int(n), batch[:0])
 				if len(batch) > 0 {
 					if err := p.send(c, batch, &pending); err != nil {
-						p.n.log.Logf(lg.ERROR, "PROTOCOL(V2): [%s] write failed - %s", c.remoteAddr, err)
+						p.n.logV2(c, lg.ERROR, "write failed: %s", err)
 						c.closeConn()
 						return
 					}

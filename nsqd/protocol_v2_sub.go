@@ -121,8 +121,8 @@ func (p *protocolV2) req(c *client, params *protocol.Params) ([]byte, error) {
 	}
 	delay := time.Duration(ms) * time.Millisecond
 	if ms > uint64(p.n.opts.MaxReqTimeout/time.Millisecond) {
-		p.n.log.Logf(lg.INFO, "PROTOCOL(V2): [%s] REQ timeout %d out of range 0-%d, clamping",
-			c.remoteAddr, ms, p.n.opts.MaxReqTimeout/time.Millisecond)
+		p.n.logV2(c, lg.INFO, "REQ timeout %d out of range 0-%d, clamping",
+			ms, p.n.opts.MaxReqTimeout/time.Millisecond)
 		delay = p.n.opts.MaxReqTimeout
 	}
 	if err := ch.requeue(c, id, delay); err != nil {

@@ -62,7 +62,7 @@ func (n *NSQD) pushStatsd(counters *statsdCounters, interval time.Duration) {
 	addr := n.opts.StatsdAddress
 	conn, err := net.DialTimeout("udp", addr, time.Second)
 	if err != nil {
-		n.log.Logf(lg.ERROR, "failed to create UDP socket to statsd(%s) - %s", addr, err)
+		n.log.Logf(lg.ERROR, "STATSD: failed to create UDP socket to %s: %s", addr, err)
 		return
 	}
 	defer conn.Close()
@@ -83,7 +83,7 @@ func (n *NSQD) pushStatsd(counters *statsdCounters, interval time.Duration) {
 			}
 		}
 		if _, err := conn.Write(p); err != nil {
-			n.log.Logf(lg.ERROR, "statsd(%s) write failed - %s", addr, err)
+			n.log.Logf(lg.ERROR, "STATSD: write to %s failed: %s", addr, err)
 			return
 		}
 	}

@@ -29,7 +29,7 @@ func (n *NSQD) acceptLoop() error {
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
-			return fmt.Errorf("accept failed - %w", err)
+			return fmt.Errorf("accept failed: %w", err)
 		}
 		if !n.trackConn(conn) {
 			continue
@@ -55,7 +55,7 @@ func (n *NSQD) trackConn(conn net.Conn) bool {
 	}
 	n.clientsMu.Unlock()
 	if full && !exiting {
-		n.log.Logf(lg.WARN, "TCP: refusing client(%s): --max-connections %d reached", conn.RemoteAddr(), n.opts.MaxConnections)
+		n.logTCP(conn.RemoteAddr(), lg.WARN, "refused: --max-connections %d reached", n.opts.MaxConnections)
 		buf := protocol.AppendFrame(nil, protocol.FrameTypeError,
 			[]byte(fmt.Sprintf("%s too many connections (max %d)", protocol.ErrInvalid, n.opts.MaxConnections)))
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
@@ -99,16 +99,16 @@ func (n *NSQD) closeConns() {
 
 // handleConn reads the magic and runs the V2 protocol.
 func (n *NSQD) handleConn(conn net.Conn) {
-	n.log.Logf(lg.INFO, "TCP: new client(%s)", conn.RemoteAddr())
+	n.logTCP(conn.RemoteAddr(), lg.INFO, "connected")
 	conn.SetReadDeadline(time.Now().Add(n.opts.ClientTimeout))
 	var magic [4]byte
 	if _, err := io.ReadFull(conn, magic[:]); err != nil {
-		n.log.Logf(lg.ERROR, "client(%s) failed to read protocol version - %s", conn.RemoteAddr(), err)
+		n.logTCP(conn.RemoteAddr(), lg.ERROR, "failed to read protocol version: %s", err)
 		conn.Close()
 		return
 	}
 	if string(magic[:]) != protocol.MagicV2 {
-		n.log.Logf(lg.ERROR, "client(%s) bad protocol magic '%s'", conn.RemoteAddr(), magic)
+		n.logTCP(conn.RemoteAddr(), lg.ERROR, "bad protocol magic '%s'", magic)
 		var buf []byte
 		buf = protocol.AppendFrame(buf, protocol.FrameTypeError, []byte(protocol.ErrBadProtocol))
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
@@ -135,5 +135,5 @@ func (n *NSQD) handleConn(conn net.Conn) {
 	n.clientsMu.Lock()
 	delete(n.clients, c.id)
 	n.clientsMu.Unlock()
-	n.log.Logf(lg.INFO, "PROTOCOL(V2): [%s] exiting", c.remoteAddr)
+	n.logV2(c, lg.INFO, "exiting")
 }

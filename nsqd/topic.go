@@ -218,7 +218,7 @@ func (t *Topic) enqueue(msgs []*Message) error {
 	t.room.hold(held)
 	for i, m := range overflow {
 		if err := t.backend.Put(m.encode()); err != nil {
-			t.env.log.Logf(lg.ERROR, "TOPIC(%s): failed to write message to backend, keeping %d in memory - %s",
+			t.env.log.Logf(lg.ERROR, "TOPIC(%s): failed to write message to backend, keeping %d in memory: %s",
 				t.name, len(overflow)-i, err)
 			t.env.onDiskError(err)
 			t.qmu.Lock()
@@ -294,7 +294,7 @@ func (t *Topic) drain() bool {
 		}
 		m, err := decodeMessage(data)
 		if err != nil {
-			t.env.log.Logf(lg.ERROR, "TOPIC(%s): dropping unreadable disk record - %s", t.name, err)
+			t.env.log.Logf(lg.ERROR, "TOPIC(%s): dropping unreadable disk record: %s", t.name, err)
 			continue
 		}
 		t.mu.RLock()

@@ -33,6 +33,12 @@
 // matched literally: NSQ treats "*" in them as a wildcard, so that
 // /topic/delete?topic=* deleted every topic.
 //
+// # Logging
+//
+// Every line about a TCP connection names it one way: "TCP: client(addr):"
+// until the protocol magic is read, then "CLIENT(addr):", registrations
+// included. Errors wrap with ": %w" and carry no level.
+//
 // # Locking
 //
 // NSQLookupd.mu (closing, the connection set) and registrationDB.mu (the

@@ -1,10 +1,8 @@
 package nsqlookupd
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/pprof"
-	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -25,7 +23,7 @@ type httpServer struct {
 func newHTTPHandler(n *NSQLookupd) http.Handler {
 	s := &httpServer{n: n}
 	router := httpapi.NewRouter(func(format string, args ...any) {
-		n.logf(lg.ERROR, "%s", strings.TrimPrefix(fmt.Sprintf(format, args...), "ERROR: "))
+		n.logf(lg.ERROR, "HTTP: "+format, args...)
 	})
 	logReq := httpapi.Log(func(format string, args ...any) { n.logf(lg.INFO, "HTTP: "+format, args...) })
 	v1 := func(h httpapi.Handler) httprouter.Handle { return httpapi.Decorate(h, logReq, httpapi.V1) }

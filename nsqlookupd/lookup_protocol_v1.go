@@ -42,6 +42,12 @@ type clientV1 struct {
 	peer   *peerInfo // set by IDENTIFY
 }
 
+// logf logs a line about this connection, prefixed so an operator can
+// grep every line of one connection: "CLIENT(addr): ...".
+func (c *clientV1) logf(level lg.Level, format string, args ...any) {
+	c.n.logf(level, "CLIENT(%s): "+format, append([]any{c.remote}, args...)...)
+}
+
 // ioLoop reads and executes commands until the connection fails or a
 // command fails; every error in this protocol is fatal.
 func (c *clientV1) ioLoop() {
@@ -55,7 +61,7 @@ func (c *clientV1) ioLoop() {
 				c.sendError(perr)
 			case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 			default:
-				c.n.logf(lg.ERROR, "client(%s): read failed - %s", c.remote, err)
+				c.logf(lg.ERROR, "read failed: %s", err)
 			}
 			return
 		}
@@ -70,7 +76,7 @@ func (c *clientV1) ioLoop() {
 			continue
 		}
 		if err := c.send(resp); err != nil {
-			c.n.logf(lg.ERROR, "client(%s): write failed - %s", c.remote, err)
+			c.logf(lg.ERROR, "write failed: %s", err)
 			return
 		}
 	}
@@ -109,9 +115,9 @@ func (c *clientV1) send(data []byte) error {
 }
 
 func (c *clientV1) sendError(perr *protocol.Error) {
-	c.n.logf(lg.ERROR, "client(%s): %s", c.remote, perr)
+	c.logf(lg.ERROR, "%s", perr)
 	if err := c.send([]byte(perr.Error())); err != nil {
-		c.n.logf(lg.ERROR, "client(%s): write failed - %s", c.remote, err)
+		c.logf(lg.ERROR, "write failed: %s", err)
 	}
 }
 
@@ -136,7 +142,7 @@ func (c *clientV1) ping() ([]byte, *protocol.Error) {
 	if c.peer != nil {
 		now := time.Now()
 		last := time.Unix(0, c.peer.lastUpdate.Swap(now.UnixNano()))
-		c.n.logf(lg.DEBUG, "CLIENT(%s): pinged (last ping %s)", c.remote, now.Sub(last))
+		c.logf(lg.DEBUG, "pinged (last ping %s)", now.Sub(last))
 	}
 	return protocol.OK, nil
 }
@@ -165,7 +171,7 @@ func (c *clientV1) identify() ([]byte, *protocol.Error) {
 	}
 	peer := &peerInfo{id: c.remote}
 	if err := json.Unmarshal(body, peer); err != nil {
-		c.n.logf(lg.ERROR, "client(%s): IDENTIFY body %q - %s", c.remote, body, err)
+		c.logf(lg.ERROR, "IDENTIFY body %q: %s", body, err)
 		return nil, badBody("IDENTIFY failed to decode JSON body")
 	}
 	peer.RemoteAddress = c.remote
@@ -174,10 +180,10 @@ func (c *clientV1) identify() ([]byte, *protocol.Error) {
 	}
 	peer.lastUpdate.Store(time.Now().UnixNano())
 	c.peer = peer
-	c.n.logf(lg.INFO, "CLIENT(%s): IDENTIFY Address:%s TCP:%d HTTP:%d Version:%s",
-		c.remote, peer.BroadcastAddress, peer.TCPPort, peer.HTTPPort, peer.Version)
+	c.logf(lg.INFO, "IDENTIFY Address:%s TCP:%d HTTP:%d Version:%s",
+		peer.BroadcastAddress, peer.TCPPort, peer.HTTPPort, peer.Version)
 	if c.n.db.addClient(peer) {
-		c.n.logf(lg.INFO, "DB: client(%s) REGISTER category:%s key:%s subkey:%s", c.remote, categoryClient, "", "")
+		c.logf(lg.INFO, "DB: REGISTER category:%s key:%s subkey:%s", categoryClient, "", "")
 	}
 
 	resp, err := json.Marshal(map[string]any{
@@ -224,7 +230,7 @@ func (c *clientV1) register(params *protocol.Params) ([]byte, *protocol.Error) {
 		return nil, perr
 	}
 	for _, k := range c.n.db.register(c.peer, topic, channel) {
-		c.n.logf(lg.INFO, "DB: client(%s) REGISTER category:%s key:%s subkey:%s", c.remote, k.Category, k.Key, k.SubKey)
+		c.logf(lg.INFO, "DB: REGISTER category:%s key:%s subkey:%s", k.Category, k.Key, k.SubKey)
 	}
 	return protocol.OK, nil
 }
@@ -245,7 +251,7 @@ func (c *clientV1) unregister(params *protocol.Params) ([]byte, *protocol.Error)
 			// nsqd unregisters channels before their topic
 			level = lg.WARN
 		}
-		c.n.logf(level, "DB: client(%s) UNREGISTER category:%s key:%s subkey:%s", c.remote, k.Category, k.Key, k.SubKey)
+		c.logf(level, "DB: UNREGISTER category:%s key:%s subkey:%s", k.Category, k.Key, k.SubKey)
 	}
 	return protocol.OK, nil
 }
@@ -253,9 +259,9 @@ func (c *clientV1) unregister(params *protocol.Params) ([]byte, *protocol.Error)
 // disconnect drops the peer from every registration.
 func (c *clientV1) disconnect() {
 	if c.peer == nil {
-		c.n.logf(lg.INFO, "CLIENT(%s): closing", c.remote)
+		c.logf(lg.INFO, "closing")
 		return
 	}
 	removed := c.n.db.removePeer(c.peer.id)
-	c.n.logf(lg.INFO, "CLIENT(%s): closing, removed from %d registrations", c.remote, removed)
+	c.logf(lg.INFO, "closing, removed from %d registrations", removed)
 }

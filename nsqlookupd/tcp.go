@@ -71,17 +71,17 @@ func (n *NSQLookupd) trackConn(conn net.Conn) bool {
 // handleConn reads the protocol magic and runs the V1 protocol.
 func (n *NSQLookupd) handleConn(conn net.Conn) {
 	remote := conn.RemoteAddr().String()
-	n.logf(lg.INFO, "TCP: new client(%s)", remote)
+	n.logf(lg.INFO, "TCP: client(%s): connected", remote)
 	r := bufio.NewReaderSize(conn, readBufferSize)
 	var magic [4]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
-		n.logf(lg.ERROR, "client(%s): failed to read protocol version - %s", remote, err)
+		n.logf(lg.ERROR, "TCP: client(%s): failed to read protocol version: %s", remote, err)
 		return
 	}
-	n.logf(lg.INFO, "CLIENT(%s): desired protocol magic '%s'", remote, magic[:])
+	n.logf(lg.INFO, "TCP: client(%s): desired protocol magic '%s'", remote, magic[:])
 	if string(magic[:]) != protocol.MagicV1 {
 		protocol.WriteV1Reply(conn, []byte(protocol.ErrBadProtocol))
-		n.logf(lg.ERROR, "client(%s): bad protocol magic '%s'", remote, magic[:])
+		n.logf(lg.ERROR, "TCP: client(%s): bad protocol magic '%s'", remote, magic[:])
 		return
 	}
 	c := &clientV1{n: n, remote: remote, r: r, w: bufio.NewWriter(conn)}

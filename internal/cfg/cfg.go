@@ -33,7 +33,7 @@ func LoadFile(path string) (map[string]any, error) {
 		return m, nil
 	}
 	if _, err := toml.DecodeFile(path, &m); err != nil {
-		return nil, fmt.Errorf("failed to load config file %s - %w", path, err)
+		return nil, fmt.Errorf("failed to load config file %s: %w", path, err)
 	}
 	return m, nil
 }

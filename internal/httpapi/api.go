@@ -146,7 +146,7 @@ func NewRouter(logf Logger) *httprouter.Router {
 	r := httprouter.New()
 	r.HandleMethodNotAllowed = true
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, p any) {
-		logf("ERROR: panic in HTTP handler %s %s - %v", req.Method, req.URL.Path, p)
+		logf("panic in HTTP handler %s %s: %v", req.Method, req.URL.Path, p)
 		RespondV1(w, http.StatusInternalServerError, Err{500, "INTERNAL_ERROR"})
 	}
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

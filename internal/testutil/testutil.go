@@ -13,12 +13,14 @@ import (
 	"time"
 )
 
-// Logger adapts testing.TB to lg.Logger. Lines logged after the test has
-// finished are dropped instead of panicking.
+// Logger adapts testing.TB to lg.Logger and keeps the lines for tests
+// about what is logged. Lines logged after the test has finished are
+// dropped instead of panicking. Safe for concurrent use.
 type Logger struct {
-	mu   sync.Mutex // guards done
-	tb   testing.TB
-	done bool
+	mu    sync.Mutex // guards done, lines
+	tb    testing.TB
+	done  bool
+	lines []string
 }
 
 // NewLogger returns a Logger for tb that stops logging at cleanup.
@@ -38,8 +40,29 @@ func (l *Logger) Output(_ int, s string) error {
 	defer l.mu.Unlock()
 	if !l.done {
 		l.tb.Log(strings.TrimSuffix(s, "\n"))
+		l.lines = append(l.lines, strings.TrimSuffix(s, "\n"))
 	}
 	return nil
+}
+
+// Logged reports whether a line ending in s has been logged (the level
+// and any prefix come first).
+func (l *Logger) Logged(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.HasSuffix(line, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Lines returns the lines logged so far.
+func (l *Logger) Lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
 }
 
 // Eventually polls cond every few milliseconds until it returns true, and
