@@ -19,8 +19,9 @@ const checkpointMagic = "NSQCKPT1"
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // encodeLocked serialises the state. Caller holds s.mu (read).
-func (s *State) encodeLocked() []byte {
+func (s *State) encodeLocked(term uint64) []byte {
 	e := enc{b: make([]byte, 0, 4096)}
+	e.uvarint(term)
 	e.uvarint(s.applied)
 	e.varint(s.appliedTS)
 	e.uvarint(s.bad)
@@ -98,9 +99,10 @@ func decodeMarks(d *dec) []mark {
 }
 
 // decodeState is the inverse of encodeLocked.
-func decodeState(b []byte) (*State, error) {
+func decodeState(b []byte) (*State, uint64, error) {
 	d := dec{b: b}
 	s := newState()
+	term := d.uvarint()
 	s.applied, s.appliedTS, s.bad = d.uvarint(), d.varint(), d.uvarint()
 	s.timeMarks = decodeMarks(&d)
 	nt := d.count(6)
@@ -143,43 +145,44 @@ func decodeState(b []byte) (*State, error) {
 		s.topics[t.name] = t
 	}
 	if err := d.done(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return s, nil
+	return s, term, nil
 }
 
-// loadCheckpoint reads the checkpoint at name; a missing one is an empty
-// state. A damaged one is an error: the log before it may be gone.
-func loadCheckpoint(fsys vfs.FS, name string) (*State, error) {
+// loadCheckpoint reads the checkpoint at name and returns the state and
+// the term of its last applied entry; a missing one is an empty state. A
+// damaged one is an error: the log before it may be gone.
+func loadCheckpoint(fsys vfs.FS, name string) (*State, uint64, error) {
 	f, err := fsys.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return newState(), nil
+		return newState(), 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("brokerlog: open checkpoint: %w", err)
+		return nil, 0, fmt.Errorf("brokerlog: open checkpoint: %w", err)
 	}
 	defer f.Close()
 	size, err := f.Size()
 	if err != nil {
-		return nil, fmt.Errorf("brokerlog: checkpoint: %w", err)
+		return nil, 0, fmt.Errorf("brokerlog: checkpoint: %w", err)
 	}
 	buf := make([]byte, size)
 	if n, err := f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
-		return nil, fmt.Errorf("brokerlog: read checkpoint: %w", err)
+		return nil, 0, fmt.Errorf("brokerlog: read checkpoint: %w", err)
 	}
 	const hdr = len(checkpointMagic) + 4
 	if len(buf) < hdr || string(buf[:len(checkpointMagic)]) != checkpointMagic {
-		return nil, fmt.Errorf("brokerlog: %s is not a checkpoint", name)
+		return nil, 0, fmt.Errorf("brokerlog: %s is not a checkpoint", name)
 	}
 	body := buf[hdr:]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(buf[len(checkpointMagic):]) {
-		return nil, fmt.Errorf("brokerlog: checkpoint %s fails its checksum", name)
+		return nil, 0, fmt.Errorf("brokerlog: checkpoint %s fails its checksum", name)
 	}
-	s, err := decodeState(body)
+	s, term, err := decodeState(body)
 	if err != nil {
-		return nil, fmt.Errorf("brokerlog: checkpoint %s: %w", name, err)
+		return nil, 0, fmt.Errorf("brokerlog: checkpoint %s: %w", name, err)
 	}
-	return s, nil
+	return s, term, nil
 }
 
 // writeCheckpoint writes data durably as dir/checkpoint: a temporary file,

@@ -18,10 +18,26 @@ func (e *Engine) Checkpoint() (index uint64, err error) {
 func (e *Engine) checkpointLocked() (uint64, error) {
 	s := e.state
 	s.mu.RLock()
-	body := s.encodeLocked()
 	index := s.applied
+	term, err := e.log.Term(index)
+	if err != nil {
+		term = e.cpTerm // the entry is compacted: it is the last checkpoint's
+	}
+	body := s.encodeLocked(term)
 	s.mu.RUnlock()
-	return index, writeCheckpoint(e.opts.FS, e.opts.Dir, body)
+	if err := writeCheckpoint(e.opts.FS, e.opts.Dir, body); err != nil {
+		return 0, err
+	}
+	e.cpIndex, e.cpTerm = index, term
+	return index, nil
+}
+
+// LastCheckpoint returns the applied index and its term that the newest
+// checkpoint holds (0, 0 if none): a raft snapshot's metadata.
+func (e *Engine) LastCheckpoint() (index, term uint64) {
+	e.cpMu.Lock()
+	defer e.cpMu.Unlock()
+	return e.cpIndex, e.cpTerm
 }
 
 // CompactResult says what a Compact did.

@@ -30,30 +30,14 @@
 // timestamp), plus per channel its finished ranges and requeued set. Message
 // bodies live only in the log; a Reader holds at most its window.
 //
-// # Payload formats (all integers varint/uvarint, strings and bytes
-// uvarint-length-prefixed)
+// # Formats
 //
-//	Publish       topic, n, n × (id[16], ts:varint ns, deferral:varint ns, attempts, body)
-//	topic kinds   topic
-//	channel kinds topic, channel, start mode:byte (0 latest, 1 earliest, 2 seq), start seq
-//	ChannelState  n, n × (topic, channel, nf, nf × (lo-prevHi, hi-lo), nr, nr × (seq, due:varint, attempts), na, na × (seq, attempts))
-//
-// Kind numbers are in entry.go and are part of the format. Unknown kinds and
-// payloads that fail to decode are skipped by apply and counted
-// (State.Skipped); the log's CRC makes that a sign of a bug, not of disk
-// damage.
-//
-// # Files
-//
-//	<Dir>/log/<20-digit first index>.seg   the log (format in package logstore)
-//	<Dir>/checkpoint                      "NSQCKPT1", crc32c:uint32 LE, state
-//	<Dir>/checkpoint.tmp                  a checkpoint being written
-//
-// The checkpoint holds the applied index and the whole state (topics with
-// marks, channels with cursors). It is written as tmp, fsync, rename, fsync
-// of the directory, and only then may Compact remove log segments it covers.
-// Recovery: load the checkpoint (none: empty state), open the log (cutting a
-// torn tail), replay the entries after the checkpoint's index.
+// Entry payloads, kind numbers and the checkpoint file are specified in
+// docs/storage-format.md. The checkpoint (Dir/checkpoint) holds the applied
+// index, its term and the whole state; it is written tmp, fsync, rename,
+// fsync dir, and only then may Compact remove the log segments it covers.
+// Recovery: load the checkpoint (none: empty state), open the log (cutting
+// a torn tail), replay the entries after the checkpoint.
 //
 // # Compaction and retention
 //
@@ -71,6 +55,30 @@
 // the Engine's proposal methods are the only writers, so replacing the local
 // Committer with a raft loop changes where Committed comes from, not this
 // package's types.
+//
+// # Wiring into nsqd (not done yet)
+//
+//	PUB/MPUB/DPUB, HTTP /pub /mpub  Engine.Publish (IDs, ts, deferral chosen by nsqd) → Proposal;
+//	                                TCP: queue the Proposal in the client's ordered ack queue,
+//	                                answer OK / E_PUB_FAILED from an ack goroutine; HTTP: Wait
+//	GetTopic / GetChannel (create)  CreateTopic / CreateChannel(StartLatest), wait applied
+//	DeleteExistingTopic, pause, ... DeleteTopic, PauseTopic, EmptyChannel, ... wait applied
+//	channel pump                    Reader.Next into the channel's memory queue; Reader.Wait to block
+//	FIN / REQ / timeout             Finish / Requeue(due, attempts); deliveries: Delivered (optional)
+//	restart                         State().Channel(...).Requeued → deferred heap; Reader from floor
+//	/ping, /stats                   Healthy, Status, State().Topics/Channel (Depth)
+//	housekeeping ticker             Compact(time.Now())
+//
+// Ephemeral topics and channels stay off the log. TOUCH needs no record
+// (in-flight timeouts are not durable; a restart redelivers).
+//
+// # Known limits
+//
+//   - FIN/REQ records pending for a channel that is deleted and recreated
+//     under the same name before they commit apply to the new channel.
+//   - Readers wake on any applied entry (Reader.Wait), not per topic.
+//   - A long-deferred or stuck unfinished message pins its channel's floor
+//     and so every segment after it.
 //
 // # Concurrency and lock order
 //

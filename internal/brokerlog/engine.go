@@ -44,7 +44,9 @@ type Engine struct {
 	state     *State
 	pend      pendingState
 
-	cpMu sync.Mutex // serialises Checkpoint and Compact
+	cpMu    sync.Mutex // serialises Checkpoint and Compact; guards cpIndex, cpTerm
+	cpIndex uint64     // applied index of the newest checkpoint
+	cpTerm  uint64     // its term
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -71,7 +73,7 @@ func Open(o Options) (*Engine, error) {
 	if err := o.FS.MkdirAll(o.Dir); err != nil {
 		return nil, fmt.Errorf("brokerlog: create %s: %w", o.Dir, err)
 	}
-	st, err := loadCheckpoint(o.FS, path.Join(o.Dir, checkpointName))
+	st, cpTerm, err := loadCheckpoint(o.FS, path.Join(o.Dir, checkpointName))
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +88,7 @@ func Open(o Options) (*Engine, error) {
 	if o.markEvery > 0 {
 		st.markEvery = o.markEvery
 	}
-	e := &Engine{opts: o, log: l, state: st, stop: make(chan struct{})}
+	e := &Engine{opts: o, log: l, state: st, stop: make(chan struct{}), cpIndex: st.applied, cpTerm: cpTerm}
 	e.pend.init()
 	c, err := logstore.StartCommitter(logstore.CommitterOptions{
 		Log:      l,

@@ -12,6 +12,9 @@ import (
 // what failed.
 var ErrSealed = errors.New("logstore: committer sealed")
 
+// ErrTooLarge is returned for a proposal with a record over MaxEntryBytes.
+var ErrTooLarge = errors.New("logstore: record too large")
+
 // Record is what a proposer hands in: the committer gives it an index and
 // a term. Data must not be modified after Propose.
 type Record struct {
@@ -176,6 +179,14 @@ func (c *Committer) ProposeBatch(recs []Record) *Proposal {
 }
 
 func (c *Committer) enqueue(p *Proposal) {
+	for i := range p.recs {
+		if n := len(p.recs[i].Data); n > MaxEntryBytes {
+			// Refused alone: in a round it would fail everyone's batch.
+			p.err = fmt.Errorf("%w: record of %d bytes, more than %d", ErrTooLarge, n, MaxEntryBytes)
+			close(p.done)
+			return
+		}
+	}
 	c.mu.Lock()
 	if c.closed || c.sealed != nil {
 		err := c.sealed

@@ -132,13 +132,8 @@ func (f *gateFile) Sync() error {
 func TestCommitterBatchFormsDuringSync(t *testing.T) {
 	ff := vfs.NewFaultFS(vfs.NewMemFS())
 	g := &gateFS{FS: ff, entered: make(chan struct{}), release: make(chan struct{})}
-	l, err := Open(Options{FS: vfs.NewMemFS(), Dir: "/log"}) // placeholder to get the type; replaced below
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
 	go func() { <-g.entered; g.release <- struct{}{} }() // Open's own sync of the first segment
-	l, err = Open(Options{FS: g, Dir: "/log"})
+	l, err := Open(Options{FS: g, Dir: "/log"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,6 +250,18 @@ func TestCommitterWriteFailureAndFullDiskResume(t *testing.T) {
 	defer hmu.Unlock()
 	if len(health) < 2 || health[len(health)-1] != nil {
 		t.Fatalf("health should go bad then good: %v", health)
+	}
+}
+
+func TestCommitterRefusesOversizedRecordAlone(t *testing.T) {
+	c, _, _ := startTestCommitter(t, vfs.NewMemFS(), CommitterOptions{})
+	big := c.Propose(1, make([]byte, MaxEntryBytes+1))
+	small := c.Propose(1, []byte("fine"))
+	if err := big.Wait(); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("oversized record: %v", err)
+	}
+	if err := small.Wait(); err != nil {
+		t.Fatalf("record proposed beside an oversized one: %v", err)
 	}
 }
 

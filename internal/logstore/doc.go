@@ -3,41 +3,15 @@
 // (Log), and group commit over it (Committer). It knows nothing of topics
 // or messages; package brokerlog gives entries their meaning.
 //
-// # File format (the one place it is written down)
+// # File format
 //
-// A log is a directory of segment files named by the index of their first
-// entry, zero-padded to 20 digits: 00000000000000000001.seg. Other names are
-// ignored. A segment is a plain sequence of records, no header:
-//
-//	record  = len:uint32 crc:uint32 body          (little-endian)
-//	body    = index:uint64 term:uint64 kind:uint8 data:[len-17]byte
-//	crc     = CRC-32C (Castagnoli) of body
-//
-// len counts the body (17 + len(data), at most 17 + MaxEntryBytes). Indexes
-// are dense within and across segments: the first record of a segment has
-// the index in its name, each next record its predecessor's plus one; terms
-// never decrease. A decoder stops at the first record that is short, fails
-// its checksum, has an implausible length, or breaks the index or term rule.
-// The index rule stands in for etcd's chained CRC: a stale but intact record
-// cannot follow the right one.
-//
-// # Durability rules
-//
-//   - An entry is acknowledged only after the segment holding it was synced
-//     (fdatasync), and, if the segment is new, after its directory was
-//     synced.
-//   - A segment is synced in full before the next one is created, so only
-//     the last segment can have a torn tail. Open cuts a torn tail of the
-//     last segment (and syncs the cut) and refuses, with ErrCorrupt, damage
-//     anywhere else instead of dropping acknowledged entries.
-//   - A failed write is cut back (Truncate to the previous size) and the log
-//     stays writable: the failed round is never acknowledged, the next one
-//     retries with new data (this is how a full disk recovers). A failed
-//     sync breaks the log (ErrBroken): after a failed fsync the page cache
-//     may have dropped the data, so only reopening, which re-reads what is on
-//     disk, is trusted.
-//   - DeletePrefix removes oldest segments first and TruncateSuffix newest
-//     first, so a crash midway leaves a contiguous log.
+// Specified in docs/storage-format.md (the one place it is written down):
+// a directory of segment files named by their first index, each a sequence
+// of records len:uint32 crc32c:uint32 body, body = index term kind data.
+// Indexes are dense, terms never decrease, and only the last segment may
+// have a torn tail, which Open cuts. A failed write is cut back and the log
+// stays usable (a full disk recovers); a failed sync breaks it until it is
+// reopened (after a failed fsync the page cache may have dropped the data).
 //
 // # Indexes
 //
@@ -66,8 +40,10 @@
 //	InitialState()      HardState/ConfState: a small file beside the log (to add)
 //	Entries(lo,hi,max)  Log.Entries(lo, hi, maxBytes): ≥1 entry, ErrCompacted/ErrUnavailable
 //	Term(i)             Log.Term(i)
-//	FirstIndex()        Log.FirstIndex()
+//	FirstIndex()        Log.FirstIndex() (raft's returns an error too: always nil here)
 //	LastIndex()         Log.LastIndex()
+//	Term(FirstIndex-1)  the snapshot's term (brokerlog LastCheckpoint): the log
+//	                    does not keep the term of the entry before its first
 //	Snapshot()          the state machine's checkpoint (brokerlog), with its index and term
 //	Ready.Entries       Log.Append then Log.Sync (TruncateSuffix first on conflicts)
 //	snapshot install    Log.TruncateSuffix(snap.Index+1) resets the log
