@@ -384,7 +384,9 @@ func TestAPIFaults(t *testing.T) {
 			c := newFakeCluster(t)
 			a := startAdmin(t, func(o *Options) {
 				c.lookupdMode(o)
-				o.HTTPClientRequestTimeout = 300 * time.Millisecond
+				// the slow fakes never answer in time; the healthy ones
+				// must, also on a loaded machine
+				o.HTTPClientRequestTimeout = 3 * time.Second
 			})
 			tc.break_(c)
 			r := call(t, "GET", a.url+tc.path, nil)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -52,6 +53,11 @@ func startNSQD(tb testing.TB, opts *Options) *NSQD {
 	return n
 }
 
+// ioWait bounds every read and write of a testConn: long, because it only
+// decides how soon a broken test fails, never whether a working one passes
+// on a loaded machine.
+const ioWait = 20 * time.Second
+
 // testConn is a raw V2 protocol connection.
 type testConn struct {
 	tb   testing.TB
@@ -75,7 +81,7 @@ func dial(tb testing.TB, n *NSQD) *testConn {
 // send writes raw bytes.
 func (c *testConn) send(parts ...[]byte) {
 	c.tb.Helper()
-	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.conn.SetWriteDeadline(time.Now().Add(ioWait))
 	for _, p := range parts {
 		if _, err := c.conn.Write(p); err != nil {
 			c.tb.Fatalf("write: %s", err)
@@ -113,7 +119,7 @@ func (f frame) String() string { return fmt.Sprintf("frame(%d, %q)", f.typ, f.da
 // readFrame reads one frame, skipping heartbeats unless keepHB.
 func (c *testConn) readFrameHB(keepHB bool) (frame, error) {
 	for {
-		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.conn.SetReadDeadline(time.Now().Add(ioWait))
 		typ, data, err := protocol.ReadFrame(c.r, nil)
 		if err != nil {
 			return frame{}, err
@@ -152,13 +158,61 @@ func (c *testConn) expectError(text string) {
 	c.expect(protocol.FrameTypeError, text)
 }
 
-// expectClosed checks the server closed the connection.
+// expectClosed checks the server closed the connection. A read that
+// times out is a failure: the connection is still open.
 func (c *testConn) expectClosed() {
 	c.tb.Helper()
 	f, err := c.readFrameHB(false)
 	if err == nil {
 		c.tb.Fatalf("connection still open, got %s", f)
 	}
+	if isTimeout(err) {
+		c.tb.Fatalf("connection still open after %s", ioWait)
+	}
+}
+
+// expectHeartbeatClose reads heartbeats until the daemon closes a client
+// that stopped talking at lastSent (taken before its last command was
+// written) with heartbeat interval hb. The close must not come before two
+// missed intervals (less the hb/8 by which a read deadline may lag) and
+// must come: a daemon that heartbeats on (more than maxHeartbeats) or
+// neither heartbeats nor closes (within ioWait) fails the test. At least
+// minHeartbeats must arrive first; finalError, when not empty, is an error
+// frame the daemon may send just before it closes.
+func (c *testConn) expectHeartbeatClose(lastSent time.Time, hb time.Duration, minHeartbeats int, finalError string) {
+	c.tb.Helper()
+	const maxHeartbeats = 6 // two intervals see two or three
+	heartbeats := 0
+	for closed := false; !closed; {
+		c.conn.SetReadDeadline(time.Now().Add(ioWait))
+		typ, data, err := protocol.ReadFrame(c.r, nil)
+		switch {
+		case isTimeout(err):
+			c.tb.Fatalf("no close and no heartbeat for %s (%d heartbeats before)", ioWait, heartbeats)
+		case err != nil:
+			closed = true
+		case typ == protocol.FrameTypeResponse && bytes.Equal(data, protocol.Heartbeat):
+			if heartbeats++; heartbeats > maxHeartbeats {
+				c.tb.Fatalf("%d heartbeats unanswered over %s with a %s interval, connection still open",
+					heartbeats, time.Since(lastSent).Round(time.Millisecond), hb)
+			}
+		case finalError != "" && typ == protocol.FrameTypeError && string(data) == finalError:
+			finalError = "" // once
+		default:
+			c.tb.Fatalf("want a heartbeat or the close, got %s", frame{typ, data})
+		}
+	}
+	if d := time.Since(lastSent); d < 2*hb-hb/8 {
+		c.tb.Fatalf("closed %s after the last command, before two %s heartbeat intervals", d, hb)
+	}
+	if heartbeats < minHeartbeats {
+		c.tb.Fatalf("closed after %d heartbeats, want at least %d", heartbeats, minHeartbeats)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // testMsg is a decoded message frame.
