@@ -206,6 +206,20 @@ func (e *Engine) CreateChannel(topic, channel string, st Start) *logstore.Propos
 	return e.channelOp(KindChannelCreate, topic, channel, st)
 }
 
+// ResolveStart turns a ParseStart spec into a Start for topic, resolving a
+// time against the applied log (the proposer's job, so apply reads no clock).
+func (e *Engine) ResolveStart(topic, spec string) (Start, error) {
+	st, ms, isTime, err := ParseStart(spec)
+	if err != nil || !isTime {
+		return st, err
+	}
+	seq, err := e.SeqAtTime(topic, ms*int64(time.Millisecond))
+	if err != nil {
+		return Start{}, err
+	}
+	return Start{Mode: StartSeq, Seq: seq}, nil
+}
+
 // DeleteChannel proposes deleting a channel.
 func (e *Engine) DeleteChannel(topic, channel string) *logstore.Proposal {
 	return e.channelOp(KindChannelDelete, topic, channel, Start{})

@@ -123,6 +123,19 @@ func TestChannelsAreCursors(t *testing.T) {
 	if err != nil || seq != 7 {
 		t.Fatalf("SeqAtTime(2001) = %d, %v", seq, err)
 	}
+	if seq, _ := e.SeqAtTime("t", 1<<62); seq != 9 {
+		t.Fatalf("SeqAtTime(future) = %d, want the tail 9", seq)
+	}
+	for spec, want := range map[string]Start{"": {}, "latest": {}, "earliest": {Mode: StartEarliest}, "0": {Mode: StartSeq, Seq: 1}} {
+		if got, err := e.ResolveStart("t", spec); err != nil || got != want {
+			t.Fatalf("ResolveStart(%q) = %+v, %v; want %+v", spec, got, err, want)
+		}
+	}
+	for _, bad := range []string{"-1", "soon", "1e3", " 5"} {
+		if _, err := e.ResolveStart("t", bad); err == nil {
+			t.Fatalf("ResolveStart(%q) accepted", bad)
+		}
+	}
 
 	// FIN 1,2,4 and REQ 3: the floor moves to 3, 4 is a finished range.
 	e.Finish("t", "first", 1)

@@ -108,6 +108,24 @@ type Start struct {
 	Seq  uint64
 }
 
+// ParseStart reads the replay position syntax of the HTTP API: "latest"
+// (or empty), "earliest", or a time as unix milliseconds. A time needs the
+// topic's log to resolve, so it is returned as atMs with ok; the caller
+// resolves it with Engine.SeqAtTime(topic, atMs*1e6) into StartSeq.
+func ParseStart(spec string) (st Start, atMs int64, isTime bool, err error) {
+	switch spec {
+	case "", "latest":
+		return Start{Mode: StartLatest}, 0, false, nil
+	case "earliest":
+		return Start{Mode: StartEarliest}, 0, false, nil
+	}
+	var ms int64
+	if _, err := fmt.Sscanf(spec, "%d", &ms); err != nil || ms < 0 || fmt.Sprint(ms) != spec {
+		return Start{}, 0, false, fmt.Errorf("brokerlog: bad start %q: want earliest, latest or unix milliseconds", spec)
+	}
+	return Start{}, ms, true, nil
+}
+
 // ChannelOp is the payload of every channel kind but KindChannelState.
 // Start is meaningful for KindChannelCreate and KindChannelRewind.
 type ChannelOp struct {

@@ -134,6 +134,9 @@ func (t *topicState) neededIndexLocked() (uint64, bool) {
 	for _, c := range t.channels {
 		low = min(low, c.floor)
 	}
+	// A floor below firstSeq (a channel created at "earliest" while a
+	// compaction ran) needs nothing that is gone; it must not pin the log.
+	low = max(low, t.firstSeq)
 	if low >= t.nextSeq {
 		return 0, false
 	}
