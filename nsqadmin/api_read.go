@@ -21,13 +21,18 @@ func (n *NSQAdmin) topicsHandler(w http.ResponseWriter, req *http.Request, _ htt
 	}
 	opts := n.getOpts()
 	ctx := req.Context()
+	// as in NSQ, the topic list is fetched (and its failures reported)
+	// in both forms, in lookupd and in nsqd mode
 	var warn warnings
-	if v, _ := q.Get("inactive"); v == "true" {
-		return n.inactiveTopics(ctx, opts.NSQLookupdHTTPAddresses)
-	}
 	topics, err := n.cluster.topics(ctx, opts.NSQLookupdHTTPAddresses, opts.NSQDHTTPAddresses)
 	if err := warn.absorb(n, err); err != nil {
 		return nil, err
+	}
+	if v, _ := q.Get("inactive"); v == "true" {
+		return struct {
+			Topics  map[string][]string `json:"topics"`
+			Message string              `json:"message"`
+		}{n.inactiveTopics(ctx, topics, opts.NSQLookupdHTTPAddresses), warn.message()}, nil
 	}
 	if topics == nil {
 		topics = []string{}
@@ -38,37 +43,28 @@ func (n *NSQAdmin) topicsHandler(w http.ResponseWriter, req *http.Request, _ htt
 	}{topics, warn.message()}, nil
 }
 
-// inactiveTopics lists the topics lookupd knows that have no producer,
-// with their channels (null when none). Lookup failures are tolerated,
-// as in NSQ: what could not be asked is simply not listed.
-func (n *NSQAdmin) inactiveTopics(ctx context.Context, lookupds []string) (any, error) {
+// inactiveTopics maps those of topics that no lookupd lists a producer
+// for to their channels (null when none could be found); empty in nsqd
+// mode. As in NSQ, failures of these lookups are not reported: a topic
+// whose producers could not be asked counts as having none.
+func (n *NSQAdmin) inactiveTopics(ctx context.Context, topics, lookupds []string) map[string][]string {
 	out := map[string][]string{}
-	var warn warnings
-	if len(lookupds) > 0 {
-		topics, err := n.cluster.LookupdTopics(ctx, lookupds)
-		if err := warn.absorb(n, err); err != nil {
-			return nil, err
-		}
-		var mu sync.Mutex // guards out and warn
-		clusterinfo.FanOut(len(topics), func(i int) (struct{}, error) {
-			producers, err := n.cluster.lookupdTopicProducers(ctx, topics[i], lookupds)
-			if err != nil || len(producers) > 0 {
-				return struct{}{}, nil
-			}
-			channels, err := n.cluster.LookupdTopicChannels(ctx, lookupds, topics[i])
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				warn = append(warn, err.Error())
-			}
-			out[topics[i]] = channels
-			return struct{}{}, nil
-		})
+	if len(lookupds) == 0 {
+		return out
 	}
-	return struct {
-		Topics  map[string][]string `json:"topics"`
-		Message string              `json:"message"`
-	}{out, warn.message()}, nil
+	var mu sync.Mutex // guards out
+	clusterinfo.FanOut(len(topics), func(i int) (struct{}, error) {
+		producers, _ := n.cluster.lookupdTopicProducers(ctx, topics[i], lookupds)
+		if len(producers) > 0 {
+			return struct{}{}, nil
+		}
+		channels, _ := n.cluster.LookupdTopicChannels(ctx, lookupds, topics[i])
+		mu.Lock()
+		defer mu.Unlock()
+		out[topics[i]] = channels
+		return struct{}{}, nil
+	})
+	return out
 }
 
 // GET /api/topics/:topic
