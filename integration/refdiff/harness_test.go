@@ -3,6 +3,7 @@ package refdiff
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,6 +81,7 @@ type daemon struct {
 	side      string // "ref" or "our"
 	kind      string
 	tcp, http string
+	https     string // nsqd only
 	proc      *testutil.Proc
 }
 
@@ -110,7 +112,8 @@ func start(t *testing.T, side, kind string, args ...string) *daemon {
 		base = append(base, "--tcp-address="+d.tcp, "--broadcast-address=127.0.0.1")
 	}
 	if kind == "nsqd" {
-		base = append(base, "--data-path="+t.TempDir(), "--https-address=127.0.0.1:0")
+		d.https = freeAddr(t)
+		base = append(base, "--data-path="+t.TempDir(), "--https-address="+d.https)
 	}
 	d.proc = testutil.StartProc(t, filepath.Join(dir, kind), nil, append(base, args...)...)
 	ping := "/ping"
@@ -125,7 +128,7 @@ func start(t *testing.T, side, kind string, args ...string) *daemon {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200 || d.proc.Exited()
+		return true // serving (with --tls-required even /ping is 403)
 	})
 	if err != nil || d.proc.Exited() {
 		t.Fatalf("%s %s did not start: %v\n%s%s", side, kind, err, d.proc.Stdout.String(), d.proc.Stderr.String())
@@ -157,7 +160,8 @@ type reply struct {
 var client = &http.Client{
 	Timeout:       20 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	Transport:     &http.Transport{DisableCompression: true},
+	Transport: &http.Transport{DisableCompression: true,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, // the tests' own self-signed certificate
 }
 
 func do(t *testing.T, addr string, r req) reply {
@@ -166,7 +170,11 @@ func do(t *testing.T, addr string, r req) reply {
 	if method == "" {
 		method = "GET"
 	}
-	hr, err := http.NewRequest(method, "http://"+addr+r.path, strings.NewReader(r.body))
+	base := addr
+	if !strings.Contains(base, "://") {
+		base = "http://" + addr
+	}
+	hr, err := http.NewRequest(method, base+r.path, strings.NewReader(r.body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +220,7 @@ func newComparer(ref, our []*daemon) *comparer {
 	pairsOf := func(ds []*daemon) []string {
 		var pairs []string
 		for i, d := range ds {
-			for _, a := range []struct{ addr, what string }{{d.http, "http"}, {d.tcp, "tcp"}} {
+			for _, a := range []struct{ addr, what string }{{d.http, "http"}, {d.tcp, "tcp"}, {d.https, "https"}} {
 				if a.addr == "" {
 					continue
 				}
