@@ -2,9 +2,12 @@ package refdiff
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -166,6 +169,14 @@ func TestNSQAdminLookupdMode(t *testing.T) {
 	cl := startRefCluster(t)
 	ref, our, c := adminPair(t, "--lookupd-http-address="+cl.lookupd.http, "--log-level=error")
 	node := cl.nsqd[0].http
+	for _, topic := range []string{"t3", "t4", "t5", "t6"} {
+		mustPost(t, node, "/topic/create?topic="+topic)
+	}
+	testutil.Eventually(t, 15*time.Second, func() bool {
+		var body struct{ Topics []string }
+		getJSON(t, cl.lookupd.http, "/topics", &body)
+		return len(body.Topics) >= 7
+	}, "t3..t6 registered")
 	reqs := readRoutes(node)
 	reqs = append(reqs,
 		req{name: "create bad json", method: "POST", path: "/api/topics", body: `{`},
@@ -194,6 +205,9 @@ func TestNSQAdminLookupdMode(t *testing.T) {
 		req{name: "tombstone bad body", method: "DELETE", path: "/api/nodes/" + node, body: `x`},
 		req{name: "tombstone bad topic", method: "DELETE", path: "/api/nodes/" + node, body: `{"topic":"a$"}`},
 		req{name: "tombstone unknown node", method: "DELETE", path: "/api/nodes/127.0.0.1:1", body: `{"topic":"t2"}`},
+		req{name: "tombstone", method: "DELETE", path: "/api/nodes/" + node, body: `{"topic":"t3"}`, ourBody: `{"topic":"t4"}`},
+		req{name: "nodes after tombstone", path: "/api/nodes"},
+		req{name: "delete topic", method: "DELETE", path: "/api/topics/t5", ourPath: "/api/topics/t6"},
 		req{name: "PUT config log_level", method: "PUT", path: "/config/log_level", body: "warn"},
 		req{name: "PUT config bad", method: "PUT", path: "/config/log_level", body: "loud"},
 		req{name: "PUT config empty", method: "PUT", path: "/config/log_level"},
@@ -276,4 +290,69 @@ func TestNSQAdminAccess(t *testing.T) {
 		get("config from outside cidr", "/admin/config/log_level"),
 		{name: "PUT config from outside cidr", method: "PUT", path: "/admin/config/log_level", body: "warn"},
 	})
+}
+
+// TestNSQAdminGraphiteAndNotify covers /api/graphite and /render against
+// a fake Graphite, and the notification bodies both nsqadmins post.
+func TestNSQAdminGraphiteAndNotify(t *testing.T) {
+	cl := startRefCluster(t)
+	var mu sync.Mutex
+	rate := "[[12.5, 1]]"
+	graphite := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Contains(r.URL.RawQuery, "broken") {
+			w.WriteHeader(500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `[{"target":"x","datapoints":%s}]`, rate)
+	}))
+	defer graphite.Close()
+	notes := map[string][]map[string]any{}
+	sink := func(side string) string {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var m map[string]any
+			json.NewDecoder(r.Body).Decode(&m)
+			mu.Lock()
+			notes[side] = append(notes[side], m)
+			mu.Unlock()
+		}))
+		t.Cleanup(s.Close)
+		return s.URL
+	}
+	args := []string{"--lookupd-http-address=" + cl.lookupd.http, "--graphite-url=" + graphite.URL,
+		"--proxy-graphite", "--statsd-interval=10s", "--log-level=error"}
+	ref := start(t, "ref", "nsqadmin", append(args, "--notification-http-endpoint="+sink("ref"))...)
+	our := start(t, "our", "nsqadmin", append(args, "--notification-http-endpoint="+sink("our"))...)
+	c := newComparer([]*daemon{ref}, []*daemon{our})
+	httpPair(t, c, ref.http, our.http, []req{
+		get("graphite rate", "/api/graphite?metric=rate&target=sumSeries(x)"),
+		get("graphite broken", "/api/graphite?metric=rate&target=broken"),
+		get("render", "/render?target=x&format=json"),
+		{name: "pause", method: "POST", path: "/api/topics/t1", body: `{"action":"pause"}`,
+			header: map[string]string{"User-Agent": "refdiff/1"}},
+		{name: "unpause", method: "POST", path: "/api/topics/t1/c1", body: `{"action":"unpause"}`,
+			header: map[string]string{"User-Agent": "refdiff/1"}},
+	})
+	mu.Lock()
+	rate = "[[-1, 1]]"
+	mu.Unlock()
+	httpPair(t, c, ref.http, our.http, []req{get("graphite negative", "/api/graphite?metric=rate&target=y")})
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(notes["ref"]) == 2 && len(notes["our"]) == 2
+	}, "two notifications from each side")
+	mu.Lock()
+	defer mu.Unlock()
+	var diffs []string
+	c.volatile["url"], c.volatile["via"] = true, true // the Host header and the OS host name
+	for i := range notes["ref"] {
+		r := req{name: fmt.Sprintf("notification %d", i)}
+		c.diffJSON("", normJSON(notes["ref"][i], c.ref), normJSON(notes["our"][i], c.our), func(f string, a ...any) {
+			diffs = append(diffs, r.name+": "+fmt.Sprintf(f, a...))
+		})
+	}
+	report(t, diffs)
 }

@@ -91,6 +91,15 @@ func TestNSQLookupdHTTP(t *testing.T) {
 		{name: "pprof", path: "/debug/pprof", ignoreBody: true},
 		{name: "pprof slash", path: "/debug/pprof/", ignoreBody: true},
 		{name: "pprof cmdline", path: "/debug/pprof/cmdline", ignoreBody: true},
+		{name: "pprof heap", path: "/debug/pprof/heap", ignoreBody: true},
+		{name: "pprof goroutine", path: "/debug/pprof/goroutine?debug=1", ignoreBody: true},
+		{name: "pprof block", path: "/debug/pprof/block", ignoreBody: true},
+		{name: "pprof threadcreate", path: "/debug/pprof/threadcreate", ignoreBody: true},
+		{name: "pprof symbol", path: "/debug/pprof/symbol", ignoreBody: true},
+		{name: "POST pprof symbol", method: "POST", path: "/debug/pprof/symbol", body: "0x1", ignoreBody: true},
+		{name: "pprof mutex", path: "/debug/pprof/mutex", ignoreBody: true},
+		{name: "pprof allocs", path: "/debug/pprof/allocs", ignoreBody: true},
+		{name: "pprof trace", path: "/debug/pprof/trace?seconds=0", ignoreBody: true},
 		get("config", "/config/log_level"),
 	}
 	httpPair(t, c, ref.http, our.http, reqs)
