@@ -31,6 +31,15 @@
 // in order, so applying overlaps the next round's sync. A Gather hook lets
 // unawaited records (channel state) ride every round.
 //
+// Publishers that wait for each OK before the next publish split into two
+// cohorts taking turns (one syncing, one forming the next round); clients
+// that pipeline commands fill rounds fully. Measured on this machine's ext4
+// (2026-12): letting a second fsync start while the first runs gave no gain
+// (more, smaller syncs in the same time), so one fsync runs at a time.
+// Overwriting a zero-filled, preallocated segment synced in about 1.0 ms
+// against 1.8 ms for appending (the file size need not be journalled); that
+// is the next thing to try, with a torn-write model for overwrites in MemFS.
+//
 // # Raft
 //
 // The shapes follow go.etcd.io/raft/v3 so that raft can later sit under the
