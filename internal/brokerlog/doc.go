@@ -63,7 +63,7 @@
 //	                                answer OK / E_PUB_FAILED from an ack goroutine; HTTP: Wait
 //	GetTopic / GetChannel (create)  CreateTopic / CreateChannel(StartLatest), wait applied
 //	DeleteExistingTopic, pause, ... DeleteTopic, PauseTopic, EmptyChannel, ... wait applied
-//	channel pump                    Reader.Next into the channel's memory queue; Reader.Wait to block
+//	channel pump                    Reader.Next into the channel's memory queue; Reader.Wait (per topic) to block
 //	FIN / REQ / timeout             Finish / Requeue(due, attempts); deliveries: Delivered (optional)
 //	restart                         State().Channel(...).Requeued → deferred heap; Reader from floor
 //	/ping, /stats                   Healthy, Status, State().Topics/Channel (Depth)
@@ -76,7 +76,6 @@
 //
 //   - FIN/REQ records pending for a channel that is deleted and recreated
 //     under the same name before they commit apply to the new channel.
-//   - Readers wake on any applied entry (Reader.Wait), not per topic.
 //   - A long-deferred or stuck unfinished message pins its channel's floor
 //     and so every segment after it.
 //

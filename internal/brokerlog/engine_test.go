@@ -228,10 +228,23 @@ func TestReaderWindowIsBoundedAndFollowsTail(t *testing.T) {
 	default:
 	}
 	ch := r.Wait()
+	wait(t, e, e.Publish("other", msgs(1, 1, 0)))
+	select {
+	case <-ch:
+		t.Fatal("a publish to another topic woke the reader")
+	default:
+	}
 	wait(t, e, e.Publish("t", msgs(501, 1, 0)))
 	<-ch
 	if ds, _ := r.Next(10); len(ds) != 1 || ds[0].Seq != 501 {
 		t.Fatalf("tail message: %v", seqs(ds))
+	}
+	r.Next(10)
+	ch = r.Wait()
+	wait(t, e, e.RewindChannel("t", "c", Start{Mode: StartSeq, Seq: 500}))
+	<-ch // a rewind wakes the reader too
+	if ds, _ := r.Next(10); len(ds) != 2 || ds[0].Seq != 500 {
+		t.Fatalf("after rewind: %v", seqs(ds))
 	}
 }
 

@@ -96,7 +96,8 @@ type Reader struct {
 	next           uint64 // next sequence number to hand out
 	pos            scanPos
 	positioned     bool
-	seen           uint64           // applied index at the last fill
+	seen           uint64           // the topic's version at the last fill
+	caughtUp       bool             // the last fill reached the topic's end
 	carry          []logstore.Entry // read from the log, not yet consumed
 	window         []Delivery
 	head           int
@@ -151,17 +152,28 @@ func (r *Reader) Next(max int) ([]Delivery, error) {
 	return out, nil
 }
 
-// Wait returns a channel that is closed when more entries may have been
-// applied than the reader has seen.
+// Wait returns a channel that is closed when the reader's topic changed
+// (a publish, a channel or topic change) since the reader last looked, so a
+// channel pump sleeps until its own topic has news, not on every entry of
+// every topic. Select on it together with the pump's own exit channel.
 func (r *Reader) Wait() <-chan struct{} {
-	applied, ch := r.eng.committer.Applied()
-	if r.Buffered() > 0 || applied > r.seen {
-		done := make(chan struct{})
-		close(done)
-		return done
+	if r.Buffered() > 0 || !r.caughtUp {
+		return closedCh
 	}
-	return ch
+	s := r.eng.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.topics[r.topic]
+	if t == nil || t.created != r.created || t.version != r.seen {
+		return closedCh
+	}
+	if t.notify == nil {
+		t.notify = make(chan struct{})
+	}
+	return t.notify
 }
+
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // checkLocked validates the topic and channel and repositions after a
 // reset (empty, rewind). Caller holds State.mu for reading.
@@ -190,16 +202,18 @@ func (r *Reader) fill() error {
 		r.next = max(r.next, t.firstSeq)
 		m, ok := t.markForLocked(r.next)
 		if !ok {
-			r.seen = s.applied
+			r.seen, r.caughtUp = t.version, true
 			s.mu.RUnlock()
 			return nil // nothing published at or after next yet
 		}
 		r.pos, r.positioned = scanPos{m.index, m.seq}, true
 	}
 	hi, end := s.applied+1, t.nextSeq
-	r.seen = s.applied
+	r.seen = t.version
 	s.mu.RUnlock()
+	r.caughtUp = false
 	if r.next >= end {
+		r.caughtUp = true
 		if r.positioned && r.pos.seq == end {
 			r.pos.at = max(r.pos.at, hi) // nothing new: skip what other topics wrote
 		}
@@ -224,6 +238,7 @@ func (r *Reader) fill() error {
 	if err != nil {
 		return err
 	}
+	r.caughtUp = r.next >= end
 	return r.filter()
 }
 

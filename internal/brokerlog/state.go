@@ -88,6 +88,17 @@ type topicState struct {
 	firstSeq uint64 // oldest sequence number the log still holds
 	marks    []mark
 	channels map[string]*cursor
+	version  uint64        // bumped by every applied change readers care about
+	notify   chan struct{} // closed on the next change; nil until a reader waits
+}
+
+// changedLocked wakes the topic's waiting readers. Caller holds State.mu.
+func (t *topicState) changedLocked() {
+	t.version++
+	if t.notify != nil {
+		close(t.notify)
+		t.notify = nil
+	}
 }
 
 // State is the broker's state machine: what the applied log says about
@@ -184,6 +195,7 @@ func (s *State) applyPublishLocked(index uint64, p *Publish) {
 	}
 	s.appliedTS = max(s.appliedTS, newest)
 	t.nextSeq += uint64(len(p.Messages))
+	t.changedLocked()
 }
 
 func (s *State) applyTopicLocked(kind logstore.Kind, index uint64, name string) {
@@ -195,6 +207,7 @@ func (s *State) applyTopicLocked(kind logstore.Kind, index uint64, name string) 
 	if t == nil {
 		return
 	}
+	t.changedLocked()
 	switch kind {
 	case KindTopicDelete:
 		delete(s.topics, name)
@@ -237,6 +250,7 @@ func (s *State) applyChannelLocked(kind logstore.Kind, index uint64, op *Channel
 	if t == nil {
 		return
 	}
+	t.changedLocked()
 	c := t.channels[op.Channel]
 	if c == nil {
 		return
