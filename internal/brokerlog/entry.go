@@ -79,6 +79,26 @@ func DecodePublish(data []byte) (Publish, error) {
 	return p, d.done()
 }
 
+// publishSummary walks a KindPublish payload without allocating and
+// returns what apply needs: topic, message count and newest timestamp. It
+// accepts exactly what DecodePublish accepts.
+func publishSummary(data []byte) (topic string, n int, newest int64, err error) {
+	d := dec{b: data}
+	topic = d.str()
+	n = d.count(20)
+	for i := 0; i < n && d.err == nil; i++ {
+		_ = d.fixed16()
+		newest = max(newest, d.varint())
+		_ = d.varint()
+		_ = d.uvarint()
+		_ = d.bytes()
+	}
+	if err := d.done(); err != nil {
+		return "", 0, 0, err
+	}
+	return topic, n, newest, nil
+}
+
 // publishTopic reads only the topic of a KindPublish payload, so readers
 // can skip other topics' batches without decoding them.
 func publishTopic(data []byte) (string, error) {

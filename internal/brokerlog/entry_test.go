@@ -86,6 +86,13 @@ func FuzzEntries(f *testing.F) {
 	f.Add(uint8(KindChannelState), EncodeChannelStates(nil, []ChannelState{{Topic: "t", Channel: "c", Finished: []Range{{1, 3}},
 		Requeued: []Requeue{{Seq: 4, Due: 9, Attempts: 1}}, Attempts: []Attempt{{5, 2}}}}))
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
+		if logstore.Kind(kind) == KindPublish {
+			p, perr := DecodePublish(data)
+			topic, n, _, serr := publishSummary(data)
+			if (perr == nil) != (serr == nil) || perr == nil && (topic != p.Topic || n != len(p.Messages)) {
+				t.Fatalf("publishSummary disagrees with DecodePublish: %v / %v", serr, perr)
+			}
+		}
 		if Validate(logstore.Kind(kind), data) != nil {
 			return
 		}

@@ -147,11 +147,11 @@ func (s *State) applyLocked(e *logstore.Entry) error {
 	case logstore.KindNoop:
 		return nil
 	case KindPublish:
-		p, err := DecodePublish(e.Data)
+		topic, n, newest, err := publishSummary(e.Data)
 		if err != nil {
 			return err
 		}
-		s.applyPublishLocked(e.Index, &p)
+		s.applyPublishLocked(e.Index, topic, n, newest)
 	case KindTopicCreate, KindTopicDelete, KindTopicPause, KindTopicUnpause, KindTopicEmpty:
 		name, err := DecodeTopicOp(e.Data)
 		if err != nil {
@@ -178,15 +178,11 @@ func (s *State) applyLocked(e *logstore.Entry) error {
 	return nil
 }
 
-func (s *State) applyPublishLocked(index uint64, p *Publish) {
-	if len(p.Messages) == 0 {
+func (s *State) applyPublishLocked(index uint64, topic string, count int, newest int64) {
+	if count == 0 {
 		return
 	}
-	t := s.topicLocked(p.Topic, index)
-	var newest int64
-	for i := range p.Messages {
-		newest = max(newest, p.Messages[i].Timestamp)
-	}
+	t := s.topicLocked(topic, index)
 	if n := len(t.marks); n == 0 || index-t.marks[n-1].index >= s.markEvery {
 		t.marks = append(t.marks, mark{index: index, seq: t.nextSeq, ts: newest})
 	}
@@ -194,7 +190,7 @@ func (s *State) applyPublishLocked(index uint64, p *Publish) {
 		s.timeMarks = append(s.timeMarks, mark{index: index, ts: newest})
 	}
 	s.appliedTS = max(s.appliedTS, newest)
-	t.nextSeq += uint64(len(p.Messages))
+	t.nextSeq += uint64(count)
 	t.changedLocked()
 }
 
