@@ -33,12 +33,17 @@ type client struct {
 	remoteAddr string
 	connectTS  time.Time
 
-	// writeMu guards w, flushers, rawW and writeDeadlineSet: the write side
-	// of the connection.
+	// writeMu guards w, flushers, rawW, compressedPending and
+	// writeDeadlineSet: the write side of the connection.
 	writeMu  sync.Mutex
 	w        *bufio.Writer
-	flushers []interface{ Flush() error } // compressors under w, flushed after it
+	flushers []interface{ Flush() error } // compressors under w, innermost first
 	rawW     io.Writer                    // what w writes to
+	// compressedPending is set when bytes have gone into a compressor
+	// since its last Flush. w.Buffered() cannot tell: w hands a write
+	// larger than its free space straight to the compressor, leaving
+	// itself empty while the compressor still holds the frame's tail.
+	compressedPending bool
 
 	// used only by the reader goroutine
 	r                  *bufio.Reader
@@ -46,7 +51,7 @@ type client struct {
 	readDeadlineHB     time.Duration
 	commandsSinceRenew int
 
-	writeDeadlineSet time.Time // guarded by writeMu
+	writeDeadlineSet time.Time
 
 	// settings, written by IDENTIFY on the reader goroutine and read by the
 	// pump and by channels
@@ -171,32 +176,58 @@ func (c *client) closeConn() {
 	c.closeConnOnce.Do(func() { c.conn.Close() })
 }
 
-// flushLocked flushes the output buffer and compressors with a write
-// deadline of one heartbeat interval. writeMu must be held.
+// flushLocked flushes the output buffer and then the compressors, from
+// the one w writes into down to the one on the socket. writeMu must be
+// held.
 func (c *client) flushLocked() error {
-	if c.w.Buffered() == 0 {
+	if c.w.Buffered() == 0 && !c.compressedPending {
 		return nil
 	}
+	c.renewWriteDeadlineLocked()
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	if !c.compressedPending {
+		return nil
+	}
+	for i := len(c.flushers) - 1; i >= 0; i-- {
+		if err := c.flushers[i].Flush(); err != nil {
+			return err
+		}
+	}
+	c.compressedPending = false
+	return nil
+}
+
+// renewWriteDeadlineLocked keeps the write deadline at least one heartbeat
+// interval (a minute without heartbeats) ahead. It is called before every
+// write, not only before a flush: a frame larger than the free buffer
+// space, or a full compressor, reaches the socket during the write itself.
+// Setting a deadline costs more than the clock read, so it is renewed only
+// when an eighth of the interval has passed, and set that much further
+// out. writeMu must be held.
+func (c *client) renewWriteDeadlineLocked() {
 	hb := c.heartbeat()
 	if hb <= 0 {
 		hb = time.Minute
 	}
-	// Setting a deadline costs more than the clock read: renew it only
-	// when an eighth of the interval has passed, and set it that much
-	// further out, so every flush still gets at least one interval.
 	if now := time.Now(); now.Sub(c.writeDeadlineSet) > hb/8 {
 		c.conn.SetWriteDeadline(now.Add(hb + hb/8))
 		c.writeDeadlineSet = now
 	}
-	if err := c.w.Flush(); err != nil {
-		return err
-	}
-	for _, f := range c.flushers {
-		if err := f.Flush(); err != nil {
-			return err
-		}
-	}
-	return nil
+}
+
+// compressorInput is what w writes to once a compressor is on: it notes
+// that the compressor holds bytes a flush must push out.
+type compressorInput struct {
+	c *client
+	w io.Writer
+}
+
+// Write is called with the client's writeMu held (by w).
+func (in *compressorInput) Write(p []byte) (int, error) {
+	in.c.compressedPending = true
+	return in.w.Write(p)
 }
 
 // writeFrame writes one frame and flushes it at once (responses, errors,
@@ -204,6 +235,7 @@ func (c *client) flushLocked() error {
 func (c *client) writeFrame(frameType int32, data []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	c.renewWriteDeadlineLocked()
 	if err := protocol.WriteFrame(c.w, frameType, data); err != nil {
 		return err
 	}
@@ -252,6 +284,7 @@ func (c *client) refreshReadDeadline() {
 func (c *client) writeFrameNoFlush(frameType int32, data []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	c.renewWriteDeadlineLocked()
 	return protocol.WriteFrame(c.w, frameType, data)
 }
 
@@ -342,8 +375,8 @@ func (c *client) upgradeSnappy() error {
 	src := c.readerSource()
 	c.r = bufio.NewReaderSize(snappy.NewReader(src), defaultBufferSize)
 	sw := snappy.NewBufferedWriter(c.rawW)
-	c.rawW = sw
-	c.w = bufio.NewWriterSize(sw, c.w.Size())
+	c.rawW = &compressorInput{c: c, w: sw}
+	c.w = bufio.NewWriterSize(c.rawW, c.w.Size())
 	c.flushers = append(c.flushers, sw)
 	c.mu.Lock()
 	c.snappy = true
@@ -364,8 +397,8 @@ func (c *client) upgradeDeflate(level int) error {
 	if err != nil {
 		return err
 	}
-	c.rawW = fw
-	c.w = bufio.NewWriterSize(fw, c.w.Size())
+	c.rawW = &compressorInput{c: c, w: fw}
+	c.w = bufio.NewWriterSize(c.rawW, c.w.Size())
 	c.flushers = append(c.flushers, fw)
 	c.mu.Lock()
 	c.deflate = true

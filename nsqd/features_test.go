@@ -1,11 +1,13 @@
 package nsqd
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,9 +22,44 @@ type nopLogger struct{}
 
 func (nopLogger) Output(int, string) error { return nil }
 
-// roundTrip publishes n messages with a go-nsq producer and consumes them
-// with a go-nsq consumer, both using cfg.
-func roundTrip(t *testing.T, n *NSQD, topic string, cfg func() *nsq.Config, count int) {
+// negotiated is the set of features a connection should have agreed on.
+type negotiated struct{ tls, snappy, deflate bool }
+
+func (n negotiated) String() string {
+	return fmt.Sprintf("tls=%v snappy=%v deflate=%v", n.tls, n.snappy, n.deflate)
+}
+
+// checkNegotiated fails the test when the /stats entry of a client shows
+// other features than want.
+func checkNegotiated(t *testing.T, who string, cs *ClientStats, want negotiated) {
+	t.Helper()
+	got := negotiated{tls: cs.TLS, snappy: cs.Snappy, deflate: cs.Deflate}
+	if got != want {
+		t.Errorf("%s in /stats: %s, want %s", who, got, want)
+	}
+	if want.tls && cs.TLSVersion == "" {
+		t.Errorf("%s in /stats: tls without tls_version", who)
+	}
+}
+
+// roundTripBodies are count small messages and two larger ones: a
+// compressible 2 KiB body and 100,000 random bytes, which cross the
+// output buffer and the compressors' block sizes.
+func roundTripBodies(count int) []string {
+	bodies := make([]string, 0, count+2)
+	for i := 0; i < count; i++ {
+		bodies = append(bodies, fmt.Sprintf("msg-%d", i))
+	}
+	large := make([]byte, 100000)
+	rand.Read(large)
+	return append(bodies, strings.Repeat("compressible ", 2048/13+1), string(large))
+}
+
+// roundTrip publishes count small messages and two large ones with a go-nsq
+// producer and consumes them with a go-nsq consumer, both using cfg, and
+// checks in /stats that both connections negotiated *want (not checked
+// when want is nil: /stats is then not reachable over plain HTTP).
+func roundTrip(t *testing.T, n *NSQD, topic string, cfg func() *nsq.Config, count int, want *negotiated) {
 	t.Helper()
 	addr := n.RealTCPAddr().String()
 	p, err := nsq.NewProducer(addr, cfg())
@@ -31,11 +68,20 @@ func roundTrip(t *testing.T, n *NSQD, topic string, cfg func() *nsq.Config, coun
 	}
 	p.SetLogger(nopLogger{}, nsq.LogLevelError)
 	defer p.Stop()
-	for i := 0; i < count; i++ {
-		if err := p.Publish(topic, []byte(fmt.Sprintf("msg-%d", i))); err != nil {
-			t.Fatalf("publish: %s", err)
+	bodies := roundTripBodies(count)
+	for _, b := range bodies {
+		if err := p.Publish(topic, []byte(b)); err != nil {
+			t.Fatalf("publish %d bytes: %s", len(b), err)
 		}
 	}
+	if want != nil {
+		producer := producerStatsOf(t, n, topic)
+		if producer == nil {
+			t.Fatalf("no producer of %s in /stats", topic)
+		}
+		checkNegotiated(t, "producer", producer, *want)
+	}
+
 	c, err := nsq.NewConsumer(topic, "ch", cfg())
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +94,7 @@ func roundTrip(t *testing.T, n *NSQD, topic string, cfg func() *nsq.Config, coun
 		mu.Lock()
 		defer mu.Unlock()
 		got[string(m.Body)] = true
-		if len(got) == count {
+		if len(got) == len(bodies) {
 			close(done)
 		}
 		return nil
@@ -56,15 +102,78 @@ func roundTrip(t *testing.T, n *NSQD, topic string, cfg func() *nsq.Config, coun
 	if err := c.ConnectToNSQD(addr); err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		c.Stop()
+		<-c.StopChan
+	}()
 	select {
 	case <-done:
 	case <-time.After(20 * time.Second):
-		t.Fatalf("received %d of %d", len(got), count)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, b := range bodies {
+			if !got[b] {
+				t.Errorf("message of %d bytes not received", len(b))
+			}
+		}
+		t.Fatalf("received %d of %d", len(got), len(bodies))
 	}
-	c.Stop()
-	<-c.StopChan
+	if want != nil {
+		ch := channelStatsOf(t, n, topic, "ch")
+		if ch == nil || len(ch.Clients) != 1 {
+			t.Fatalf("channel %s/ch in /stats: %+v", topic, ch)
+		}
+		checkNegotiated(t, "consumer", ch.Clients[0], *want)
+	}
 }
 
+// producerStatsOf returns the /stats entry of the producer that published
+// to topic, or nil.
+func producerStatsOf(t *testing.T, n *NSQD, topic string) *ClientStats {
+	t.Helper()
+	for _, p := range getStats(t, n, "").Producers {
+		for _, pc := range p.PubCounts {
+			if pc.Topic == topic {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// identifyWith connects a go-nsq Conn with cfg and returns nsqd's IDENTIFY
+// reply as go-nsq read it, after go-nsq performed the upgrades it names.
+func identifyWith(t *testing.T, n *NSQD, cfg *nsq.Config) *nsq.IdentifyResponse {
+	t.Helper()
+	conn := nsq.NewConn(n.RealTCPAddr().String(), cfg, nopConnDelegate{})
+	conn.SetLogger(nopLogger{}, nsq.LogLevelError, "")
+	resp, err := conn.Connect()
+	if err != nil {
+		t.Fatalf("connect: %s", err)
+	}
+	conn.Close()
+	return resp
+}
+
+type nopConnDelegate struct{}
+
+func (nopConnDelegate) OnResponse(*nsq.Conn, []byte)              {}
+func (nopConnDelegate) OnError(*nsq.Conn, []byte)                 {}
+func (nopConnDelegate) OnMessage(*nsq.Conn, *nsq.Message)         {}
+func (nopConnDelegate) OnMessageFinished(*nsq.Conn, *nsq.Message) {}
+func (nopConnDelegate) OnMessageRequeued(*nsq.Conn, *nsq.Message) {}
+func (nopConnDelegate) OnBackoff(*nsq.Conn)                       {}
+func (nopConnDelegate) OnContinue(*nsq.Conn)                      {}
+func (nopConnDelegate) OnResume(*nsq.Conn)                        {}
+func (nopConnDelegate) OnIOError(*nsq.Conn, error)                {}
+func (nopConnDelegate) OnHeartbeat(*nsq.Conn)                     {}
+func (nopConnDelegate) OnClose(*nsq.Conn)                         {}
+
+// TestGoNSQFeatures runs go-nsq with each feature it can negotiate and
+// checks, besides delivery, that the feature was agreed on: in the
+// IDENTIFY reply go-nsq acts on and in /stats for both ends. go-nsq
+// silently goes on without a feature nsqd declines, so delivery alone
+// proves nothing.
 func TestGoNSQFeatures(t *testing.T) {
 	opts := testOptions(t)
 	opts.TLSCert, opts.TLSKey = testutil.WriteCert(t, t.TempDir(), "nsqd")
@@ -72,14 +181,17 @@ func TestGoNSQFeatures(t *testing.T) {
 	cases := []struct {
 		name string
 		set  func(*nsq.Config)
+		want negotiated
 	}{
-		{"plain", func(*nsq.Config) {}},
-		{"snappy", func(c *nsq.Config) { c.Snappy = true }},
-		{"deflate", func(c *nsq.Config) { c.Deflate = true; c.DeflateLevel = 5 }},
-		{"tls", func(c *nsq.Config) { c.TlsV1 = true }},
-		{"tls+snappy", func(c *nsq.Config) { c.TlsV1 = true; c.Snappy = true }},
-		{"tls+deflate", func(c *nsq.Config) { c.TlsV1 = true; c.Deflate = true }},
-		{"small output buffer", func(c *nsq.Config) { c.OutputBufferSize = 64; c.OutputBufferTimeout = 25 * time.Millisecond }},
+		{"plain", func(*nsq.Config) {}, negotiated{}},
+		{"snappy", func(c *nsq.Config) { c.Snappy = true }, negotiated{snappy: true}},
+		{"deflate", func(c *nsq.Config) { c.Deflate = true; c.DeflateLevel = 5 }, negotiated{deflate: true}},
+		{"tls", func(c *nsq.Config) { c.TlsV1 = true }, negotiated{tls: true}},
+		{"tls+snappy", func(c *nsq.Config) { c.TlsV1 = true; c.Snappy = true }, negotiated{tls: true, snappy: true}},
+		{"tls+deflate", func(c *nsq.Config) { c.TlsV1 = true; c.Deflate = true }, negotiated{tls: true, deflate: true}},
+		{"small output buffer", func(c *nsq.Config) { c.OutputBufferSize = 64; c.OutputBufferTimeout = 25 * time.Millisecond }, negotiated{}},
+		{"snappy, unbuffered output", func(c *nsq.Config) { c.Snappy = true; c.OutputBufferSize = -1 }, negotiated{snappy: true}},
+		{"deflate, small output buffer", func(c *nsq.Config) { c.Deflate = true; c.OutputBufferSize = 64 }, negotiated{deflate: true}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,7 +202,11 @@ func TestGoNSQFeatures(t *testing.T) {
 				tc.set(c)
 				return c
 			}
-			roundTrip(t, n, fmt.Sprintf("feat%d", i), cfg, 200)
+			resp := identifyWith(t, n, cfg())
+			if got := (negotiated{tls: resp.TLSv1, snappy: resp.Snappy, deflate: resp.Deflate}); got != tc.want {
+				t.Errorf("IDENTIFY reply: %s, want %s", got, tc.want)
+			}
+			roundTrip(t, n, fmt.Sprintf("feat%d", i), cfg, 200, &tc.want)
 		})
 	}
 }
@@ -117,7 +233,7 @@ func TestTLSRequired(t *testing.T) {
 		c.TlsV1 = true
 		c.TlsConfig = &tls.Config{InsecureSkipVerify: true}
 		return c
-	}, 10)
+	}, 10, &negotiated{tls: true})
 	// tcp-https leaves plain HTTP open
 	if code, _, _ := httpDo(t, n, "GET", "/ping", ""); code != 200 {
 		t.Fatalf("plain HTTP with tcp-https: %d", code)
@@ -153,7 +269,7 @@ func TestTLSClientAuthPolicy(t *testing.T) {
 		c.TlsV1 = true
 		c.TlsConfig = &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}
 		return c
-	}, 5)
+	}, 5, nil) // /stats needs HTTPS here
 	// without a client certificate the handshake fails
 	p, _ := nsq.NewProducer(n.RealTCPAddr().String(), func() *nsq.Config {
 		c := nsq.NewConfig()

@@ -81,6 +81,7 @@ func (p *protocolV2) send(c *client, batch []*Message, pending *bool) error {
 	c.messageCount.Add(uint64(len(batch)))
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	c.renewWriteDeadlineLocked()
 	for _, m := range batch {
 		if err := m.writeFrame(c.w); err != nil {
 			return err
