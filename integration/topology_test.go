@@ -68,7 +68,10 @@ func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	addrs := freeAddrs(t, 2)
 	p := &proc{name: name, tcp: addrs[0], http: addrs[1], log: &testutil.Buffer{}}
 	args = append([]string{"--tcp-address=" + p.tcp, "--http-address=" + p.http, "--broadcast-address=127.0.0.1"}, args...)
-	p.cmd = exec.Command(filepath.Join(binDir, bin), args...)
+	if !filepath.IsAbs(bin) {
+		bin = filepath.Join(binDir, bin)
+	}
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
