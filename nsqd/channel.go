@@ -41,6 +41,12 @@ type queueEnv struct {
 	onDiskOK func()
 	// room accounts the disk space durable queues need; nil = unlimited
 	room *diskRoom
+	// maxAttempts is --max-attempts: deliveries before a message becomes
+	// a dead letter, 0 = unlimited
+	maxAttempts uint16
+	// onDeadLetter publishes messages taken off c's queue at their attempt
+	// limit; called with no lock held
+	onDeadLetter func(c *Channel, msgs []*Message)
 }
 
 // lowWater is how many messages the disk pump keeps in memory ahead of the
@@ -88,16 +94,23 @@ type Channel struct {
 	zoneLocalCount   atomic.Uint64
 	regionLocalCount atomic.Uint64
 	globalCount      atomic.Uint64
-	onLastClientGone func(*Channel) // ephemeral channels delete themselves
+	deadCount        atomic.Uint64
+	deadCfg          atomic.Pointer[deadLetterConfig] // nil: the daemon's defaults
+	deadTarget       *atomic.Bool                     // the topic is a dead-letter topic
+	dead             deadLedger
+	finLatency       latencyHistogram // delivery to FIN
+	diskReadTS       atomic.Int64     // timestamp of the last message the disk pump read
+	onLastClientGone func(*Channel)   // ephemeral channels delete themselves
 	diskWant         chan struct{}
 	exitCh           chan struct{}
 	pumpDone         sync.WaitGroup
 	closeOnce        sync.Once
 }
 
-func newChannel(topicName, name string, env *queueEnv, onLastClientGone func(*Channel)) *Channel {
+func newChannel(topicName, name string, env *queueEnv, deadTarget *atomic.Bool, onLastClientGone func(*Channel)) *Channel {
 	c := &Channel{
 		topicName:        topicName,
+		deadTarget:       deadTarget,
 		name:             name,
 		ephemeral:        names.IsEphemeral(name),
 		env:              env,
@@ -117,6 +130,11 @@ func newChannel(topicName, name string, env *queueEnv, onLastClientGone func(*Ch
 		c.backend = storage.NewDisk(topicName+":"+name, env.disk)
 		c.room = env.room
 		c.room.queueOpened()
+		if c.backend.Depth() > 0 {
+			// read ahead at once, so peek and oldest_msg_age_ms see the
+			// head of a backlog left by a restart
+			c.diskWant <- struct{}{}
+		}
 		c.pumpDone.Add(1)
 		go c.diskPump()
 	}
@@ -240,11 +258,17 @@ func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
 	now := time.Now()
 	deadline := now.UnixNano() + int64(cl.msgTimeout())
 	sampleRate := cl.sampleRate()
+	limit := c.attemptLimit()
 	var dropped int64
+	var dead []*Message
 	for len(out) < max {
 		m := c.queue.popFront()
 		if m == nil {
 			break
+		}
+		if limit > 0 && m.Attempts >= limit {
+			dead = append(dead, m) // its next delivery would be one too many
+			continue
 		}
 		if sampleRate > 0 && rand.IntN(100) > int(sampleRate) {
 			dropped += recordCost(m)
@@ -267,6 +291,9 @@ func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
 	low := c.queue.len() < c.env.lowWater()
 	c.mu.Unlock()
 	c.room.unhold(dropped)
+	if len(dead) > 0 {
+		c.env.onDeadLetter(c, dead)
+	}
 	if low && !c.ephemeral {
 		select {
 		case c.diskWant <- struct{}{}:
@@ -318,8 +345,10 @@ func (c *Channel) finish(cl *client, id MessageID) error {
 		return err
 	}
 	c.room.unhold(recordCost(m))
+	now := time.Now()
+	c.finLatency.observe(now.Sub(m.deliveryTS))
 	if c.e2e != nil {
-		c.e2e.Insert(float64(time.Now().UnixNano() - m.Timestamp))
+		c.e2e.Insert(float64(now.UnixNano() - m.Timestamp))
 	}
 	cl.finishCount.Add(1)
 	cl.releaseInFlight(1)

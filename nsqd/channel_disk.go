@@ -88,6 +88,7 @@ func (c *Channel) diskPump() {
 				c.queue.pushBack(m)
 				c.wakeOneLocked()
 				c.room.hold(recordCost(m))
+				c.diskReadTS.Store(m.Timestamp)
 			}
 			c.mu.Unlock()
 		}

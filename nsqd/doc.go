@@ -56,7 +56,12 @@
 //  6. client.mu (Channel.mu is held while reading a subscriber's topology).
 //
 // Leaves, held while taking nothing else: NSQD.optsMu, NSQD.healthMu (set
-// by a disk write while Topic.mu is held), lookupPeers.mu and
-// guidFactory.mu. lookupPeers is notified only after NSQD.mu and Topic.mu
-// are released.
+// by a disk write while Topic.mu is held), lookupPeers.mu,
+// guidFactory.mu and deadLedger.mu. lookupPeers is notified only after
+// NSQD.mu and Topic.mu are released.
+//
+// A message at its channel's attempt limit is taken off the queue under
+// Channel.mu, and published to the dead-letter topic only after Channel.mu
+// is released (deadletter.go): that publish takes NSQD.mu and the other
+// topic's locks.
 package nsqd

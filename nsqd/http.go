@@ -49,6 +49,12 @@ func newHTTPServer(n *NSQD, isTLS bool) *httpServer {
 	r.POST("/channel/empty", v1(s.channelEmpty))
 	r.POST("/channel/pause", v1(s.channelPause))
 	r.POST("/channel/unpause", v1(s.channelPause))
+	// beyond NSQ: dead letters and peek (http_ops.go)
+	r.GET("/channel/config", v1(s.channelConfig))
+	r.POST("/channel/config", v1(s.channelConfig))
+	r.GET("/channel/peek", v1(s.channelPeek))
+	r.GET("/channel/dead", v1(s.channelDead))
+	r.POST("/channel/dead/replay", v1(s.channelDeadReplay))
 
 	r.GET("/config/:opt", v1(s.config))
 	r.PUT("/config/:opt", v1(s.config))

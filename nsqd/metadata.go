@@ -18,15 +18,22 @@ import (
 // state.
 const metadataFile = "nsqd.dat"
 
+// metaChannel is one channel of nsqd.dat. The dead-letter fields are ours
+// and left out when unset; NSQ's nsqd ignores them when it reads the file.
 type metaChannel struct {
-	Name   string `json:"name"`
-	Paused bool   `json:"paused"`
+	Name            string `json:"name"`
+	Paused          bool   `json:"paused"`
+	MaxAttempts     uint16 `json:"max_attempts,omitempty"`
+	DeadLetterTopic string `json:"dead_letter_topic,omitempty"`
 }
 
 type metaTopic struct {
 	Name     string        `json:"name"`
 	Paused   bool          `json:"paused"`
 	Channels []metaChannel `json:"channels"`
+	// DeadLetterTarget marks a topic that received dead letters (ours):
+	// --max-attempts does not apply to it.
+	DeadLetterTarget bool `json:"dead_letter_target,omitempty"`
 }
 
 type metadata struct {
@@ -84,6 +91,9 @@ func (n *NSQD) loadMetadata() error {
 		if mt.Paused {
 			t.Pause()
 		}
+		if mt.DeadLetterTarget {
+			t.deadTarget.Store(true)
+		}
 		for _, mc := range mt.Channels {
 			if !names.IsValidChannelName(mc.Name) {
 				n.log.Logf(lg.WARN, "NSQ: skipping creation of invalid channel %s", mc.Name)
@@ -96,6 +106,11 @@ func (n *NSQD) loadMetadata() error {
 			if mc.Paused {
 				c.Pause()
 			}
+			if err := checkDeadLetterTopic(mt.Name, mc.DeadLetterTopic); err != nil {
+				n.log.Logf(lg.WARN, "CHANNEL(%s:%s): ignoring dead_letter_topic in %s - %s", mt.Name, mc.Name, metadataFile, err)
+				mc.DeadLetterTopic = ""
+			}
+			c.setDeadLetterConfig(mc.MaxAttempts, mc.DeadLetterTopic)
 		}
 		t.start()
 	}
@@ -109,12 +124,13 @@ func (n *NSQD) snapshotMetadata() metadata {
 		if t.ephemeral {
 			continue
 		}
-		mt := metaTopic{Name: t.name, Paused: t.IsPaused()}
+		mt := metaTopic{Name: t.name, Paused: t.IsPaused(), DeadLetterTarget: t.deadTarget.Load() && !isDeadLetterName(t.name)}
 		for _, c := range t.Channels() {
 			if c.ephemeral {
 				continue
 			}
-			mt.Channels = append(mt.Channels, metaChannel{Name: c.name, Paused: c.IsPaused()})
+			mt.Channels = append(mt.Channels, metaChannel{Name: c.name, Paused: c.IsPaused(),
+				MaxAttempts: c.channelMaxAttempts(), DeadLetterTopic: c.configuredDeadLetterTopic()})
 		}
 		m.Topics = append(m.Topics, mt)
 	}

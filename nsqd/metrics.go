@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dropin/nsq/internal/names"
 )
 
 // metricsCollector exports topic, channel and health figures for a
@@ -38,13 +40,19 @@ var (
 	descChannelClients      = prometheus.NewDesc("nsqd_channel_clients", "Subscribed connections.", channelLabels, nil)
 	descChannelPaused       = prometheus.NewDesc("nsqd_channel_paused", "1 when the channel is paused.", channelLabels, nil)
 	descChannelLatency      = prometheus.NewDesc("nsqd_channel_e2e_processing_latency_seconds", "Publish-to-FIN latency quantiles over the --e2e-processing-latency-window-time window.", []string{"topic", "channel", "quantile"}, nil)
+	descChannelOldestAge    = prometheus.NewDesc("nsqd_channel_oldest_message_age_seconds", "Age of the oldest message waiting for delivery (memory or disk), 0 when none waits.", channelLabels, nil)
+	descChannelFinLatency   = prometheus.NewDesc("nsqd_channel_fin_latency_seconds", "Delivery-to-FIN latency quantiles since the channel was created (bucket upper bounds, within 19%).", []string{"topic", "channel", "quantile"}, nil)
+	descChannelFinCount     = prometheus.NewDesc("nsqd_channel_fin_latency_count", "FINs counted by nsqd_channel_fin_latency_seconds.", channelLabels, nil)
+	descChannelDeadLetters  = prometheus.NewDesc("nsqd_channel_dead_letters_total", "Messages moved to the dead-letter topic at the attempt limit since start.", channelLabels, nil)
+	descChannelMaxAttempts  = prometheus.NewDesc("nsqd_channel_max_attempts", "Deliveries before a message becomes a dead letter, 0 = unlimited.", channelLabels, nil)
 )
 
 func (m metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHealth, descTopicDepth, descTopicBackendDepth, descTopicMessages,
 		descTopicBytes, descTopicPaused, descChannelDepth, descChannelBackendDepth, descChannelInFlight,
 		descChannelDeferred, descChannelMessages, descChannelRequeued, descChannelTimedOut, descChannelClients,
-		descChannelPaused, descChannelLatency} {
+		descChannelPaused, descChannelLatency, descChannelOldestAge, descChannelFinLatency, descChannelFinCount,
+		descChannelDeadLetters, descChannelMaxAttempts} {
 		ch <- d
 	}
 }
@@ -61,6 +69,9 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	_, healthy := m.n.health()
 	ch <- prometheus.MustNewConstMetric(descHealth, gauge, boolValue(healthy))
 	for _, t := range m.n.getStats(statsFilter{}) {
+		if m.n.opts.MetricsExcludeEphemeral && names.IsEphemeral(t.TopicName) {
+			continue
+		}
 		tl := []string{t.TopicName}
 		ch <- prometheus.MustNewConstMetric(descTopicDepth, gauge, float64(t.Depth), tl...)
 		ch <- prometheus.MustNewConstMetric(descTopicBackendDepth, gauge, float64(t.BackendDepth), tl...)
@@ -68,6 +79,9 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descTopicBytes, counter, float64(t.MessageBytes), tl...)
 		ch <- prometheus.MustNewConstMetric(descTopicPaused, gauge, boolValue(t.Paused), tl...)
 		for _, c := range t.Channels {
+			if m.n.opts.MetricsExcludeEphemeral && names.IsEphemeral(c.ChannelName) {
+				continue
+			}
 			cl := []string{t.TopicName, c.ChannelName}
 			ch <- prometheus.MustNewConstMetric(descChannelDepth, gauge, float64(c.Depth), cl...)
 			ch <- prometheus.MustNewConstMetric(descChannelBackendDepth, gauge, float64(c.BackendDepth), cl...)
@@ -82,6 +96,14 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(descChannelLatency, gauge, p.Value/1e9,
 					t.TopicName, c.ChannelName, strconv.FormatFloat(p.Quantile, 'f', -1, 64))
 			}
+			ch <- prometheus.MustNewConstMetric(descChannelOldestAge, gauge, float64(c.OldestMsgAgeMs)/1e3, cl...)
+			for _, p := range c.FinLatency.Percentiles {
+				ch <- prometheus.MustNewConstMetric(descChannelFinLatency, gauge, p.Value/1e9,
+					t.TopicName, c.ChannelName, strconv.FormatFloat(p.Quantile, 'f', -1, 64))
+			}
+			ch <- prometheus.MustNewConstMetric(descChannelFinCount, counter, float64(c.FinLatency.Count), cl...)
+			ch <- prometheus.MustNewConstMetric(descChannelDeadLetters, counter, float64(c.DeadLetterCount), cl...)
+			ch <- prometheus.MustNewConstMetric(descChannelMaxAttempts, gauge, float64(c.MaxAttempts), cl...)
 		}
 	}
 }

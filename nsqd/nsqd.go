@@ -136,6 +136,7 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		topologyZone:   opts.TopologyZone,
 		topologyRegion: opts.TopologyRegion,
 		nodeID:         opts.ID,
+		maxAttempts:    uint16(opts.MaxAttempts),
 		onDiskError:    n.setHealth,
 		onDiskOK:       n.clearHealth,
 		room:           newDiskRoom(opts.DataPath, opts.MaxBytesPerFile),
@@ -149,6 +150,7 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 			Log:             n.log,
 		},
 	}
+	n.env.onDeadLetter = n.deadLetter
 	if n.tcpListener, err = httpapi.Listen(opts.TCPAddress); err != nil {
 		return nil, fmt.Errorf("listen (%s) failed: %w", opts.TCPAddress, err)
 	}

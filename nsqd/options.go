@@ -71,6 +71,13 @@ type Options struct {
 	// MaxConnections caps concurrent TCP connections (0 = unlimited, as
 	// NSQ); extra ones get an error frame and are closed. Beyond NSQ.
 	MaxConnections int `flag:"max-connections"`
+	// MaxAttempts is how many deliveries a message gets before it goes to
+	// its channel's dead-letter topic instead (0 = unlimited, as NSQ).
+	// Channels can override it with POST /channel/config. Beyond NSQ.
+	MaxAttempts int `flag:"max-attempts"`
+	// MetricsExcludeEphemeral leaves #ephemeral topics and channels out
+	// of GET /metrics. Beyond NSQ.
+	MetricsExcludeEphemeral bool `flag:"metrics-exclude-ephemeral"`
 
 	// statsd integration
 	StatsdAddress          string        `flag:"statsd-address"`
@@ -328,6 +335,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--max-channel-consumers must be >= 0")
 	case o.MaxConnections < 0:
 		return fmt.Errorf("--max-connections must be >= 0")
+	case o.MaxAttempts < 0 || o.MaxAttempts > 65535:
+		return fmt.Errorf("--max-attempts must be [0,65535] (0 = unlimited)")
 	case o.StatsdUDPPacketSize < 1:
 		return fmt.Errorf("--statsd-udp-packet-size must be > 0")
 	case o.StatsdAddress != "" && o.StatsdInterval <= 0:

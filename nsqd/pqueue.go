@@ -150,3 +150,6 @@ func (q *msgDeque) drain(f func(*Message)) {
 		f(q.popFront())
 	}
 }
+
+// at returns the i-th message from the front (0 <= i < len).
+func (q *msgDeque) at(i int) *Message { return q.buf[(q.head+i)%len(q.buf)] }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"time"
 
 	"github.com/beorn7/perks/quantile"
 
@@ -40,6 +41,24 @@ type ChannelStats struct {
 	Clients          []*ClientStats `json:"clients"`
 	Paused           bool           `json:"paused"`
 	E2ELatency       quant.Result   `json:"e2e_processing_latency"`
+
+	// beyond NSQ: lag and dead letters
+	OldestMsgAgeMs  int64        `json:"oldest_msg_age_ms"`
+	FinLatency      quant.Result `json:"fin_latency"`  // delivery to FIN, ns, since the channel was created
+	MaxAttempts     uint16       `json:"max_attempts"` // in effect, 0 = unlimited
+	DeadLetterTopic string       `json:"dead_letter_topic"`
+	DeadLetterCount uint64       `json:"dead_letter_count"` // since start
+}
+
+// defaultLatencyQuantiles are fin_latency's quantiles when no
+// --e2e-processing-latency-percentile is given.
+var defaultLatencyQuantiles = []float64{0.5, 0.95, 0.99, 1}
+
+func (n *NSQD) latencyQuantiles() []float64 {
+	if q := n.opts.E2EProcessingLatencyPercentiles; len(q) > 0 {
+		return q
+	}
+	return defaultLatencyQuantiles
 }
 
 // PubCount is one entry of a producer's pub_counts.
@@ -195,6 +214,11 @@ func (n *NSQD) channelStats(c *Channel, f statsFilter) *ChannelStats {
 		TimeoutCount:     c.timeoutCount.Load(),
 		ClientCount:      len(clients),
 		Paused:           c.IsPaused(),
+		OldestMsgAgeMs:   c.oldestAge(time.Now()).Milliseconds(),
+		FinLatency:       c.finLatency.result(n.latencyQuantiles()),
+		MaxAttempts:      c.attemptLimit(),
+		DeadLetterTopic:  c.deadLetterTopic(),
+		DeadLetterCount:  c.deadCount.Load(),
 	}
 	if f.clients {
 		cs.Clients = make([]*ClientStats, 0, len(clients))

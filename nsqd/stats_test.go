@@ -124,7 +124,9 @@ func statsChannelKeys(delivered bool) []string {
 	if delivered {
 		keys = append(keys, "global_msg_count")
 	}
-	return append(keys, "requeue_count", "timeout_count", "client_count", "clients", "paused", "e2e_processing_latency")
+	keys = append(keys, "requeue_count", "timeout_count", "client_count", "clients", "paused", "e2e_processing_latency")
+	// beyond NSQ, after all of NSQ's keys
+	return append(keys, "oldest_msg_age_ms", "fin_latency", "max_attempts", "dead_letter_topic", "dead_letter_count")
 }
 
 // statsProducerKeys are a client's keys with pub_counts after topology_region.

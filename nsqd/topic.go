@@ -49,6 +49,7 @@ type Topic struct {
 	diskDepth atomic.Int64 // messages in backend
 
 	paused       atomic.Bool
+	deadTarget   atomic.Bool // dead letters were sent here: --max-attempts does not apply
 	messageCount atomic.Uint64
 	messageBytes atomic.Uint64
 
@@ -82,6 +83,7 @@ func newTopic(name string, env *queueEnv, hooks topicHooks) *Topic {
 		t.room.queueOpened()
 		t.diskDepth.Store(t.backend.Depth())
 	}
+	t.deadTarget.Store(isDeadLetterName(name))
 	t.pumpDone.Add(1)
 	go t.pump()
 	return t
@@ -115,17 +117,24 @@ func (t *Topic) Publish(bodies [][]byte, deferral time.Duration) error {
 		return err
 	}
 	now := time.Now().UnixNano()
+	for i, b := range bodies {
+		block[i].Body, block[i].Timestamp, block[i].deferral = b, now, deferral
+	}
+	return t.put(block)
+}
+
+// put delivers messages whose IDs are filled in: straight to the channels
+// when it can, else into the topic's own queue.
+func (t *Topic) put(block []Message) error {
 	var size uint64
 	var one [1]*Message
 	msgs := one[:0]
-	if len(bodies) > 1 {
-		msgs = make([]*Message, 0, len(bodies))
+	if len(block) > 1 {
+		msgs = make([]*Message, 0, len(block))
 	}
-	for i, b := range bodies {
-		m := &block[i]
-		m.Body, m.Timestamp, m.deferral = b, now, deferral
-		msgs = append(msgs, m)
-		size += uint64(len(b))
+	for i := range block {
+		msgs = append(msgs, &block[i])
+		size += uint64(len(block[i].Body))
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -336,7 +345,7 @@ func (t *Topic) GetChannel(name string) (*Channel, error) {
 	}
 	c, ok = t.channels[name]
 	if !ok {
-		c = newChannel(t.name, name, t.env, t.ephemeralChannelGone)
+		c = newChannel(t.name, name, t.env, &t.deadTarget, t.ephemeralChannelGone)
 		t.channels[name] = c
 		t.rebuildListLocked()
 	}

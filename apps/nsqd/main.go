@@ -67,6 +67,7 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 	fs.Duration("min-output-buffer-timeout", opts.MinOutputBufferTimeout, "minimum client configurable duration of time between flushing to a client")
 	fs.Duration("output-buffer-timeout", opts.OutputBufferTimeout, "default duration of time between flushing data to clients")
 	fs.Int("max-channel-consumers", opts.MaxChannelConsumers, "maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)")
+	fs.Int("max-attempts", opts.MaxAttempts, "deliveries of a message before it goes to the channel's dead-letter topic (<topic>.dead) instead (default 0, i.e., unlimited)")
 	fs.Int("max-connections", opts.MaxConnections, "maximum concurrent TCP connections; extra ones are refused with an error (default 0, i.e., unlimited)")
 
 	// statsd integration options
@@ -76,6 +77,7 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 	fs.String("statsd-prefix", opts.StatsdPrefix, "prefix used for keys sent to statsd (%s for host replacement)")
 	fs.Int("statsd-udp-packet-size", opts.StatsdUDPPacketSize, "the size in bytes of statsd UDP packets")
 	fs.Bool("statsd-exclude-ephemeral", opts.StatsdExcludeEphemeral, "skip ephemeral topics and channels when sending stats to statsd")
+	fs.Bool("metrics-exclude-ephemeral", opts.MetricsExcludeEphemeral, "leave ephemeral topics and channels out of GET /metrics")
 
 	// end to end percentile flags
 	fs.Var(&cfg.FloatList{}, "e2e-processing-latency-percentile", "message processing time percentiles (as float (0, 1.0]) to track (can be specified multiple times or comma separated '1.0,0.99,0.95', default none)")
