@@ -39,7 +39,7 @@ func (c *cutFS) OpenReadWrite(name string) (vfs.File, error) {
 	return &cutFile{f, c}, nil
 }
 
-// crash cuts the power now (torn or clean, at random).
+// crash cuts the power now (torn, garbled or clean, at random).
 func (c *cutFS) crash() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -51,9 +51,12 @@ func (c *cutFS) crashLocked() {
 		return
 	}
 	c.cut.Store(true)
-	if c.rng.IntN(2) == 0 {
+	switch c.rng.IntN(3) {
+	case 0:
 		c.mem.CrashTorn(c.rng)
-	} else {
+	case 1:
+		c.mem.CrashGarbled(c.rng)
+	default:
 		c.mem.Crash()
 	}
 }

@@ -345,9 +345,12 @@ func TestCommitterPowerCut(t *testing.T) {
 		target := c.Status().Committed + 1 + uint64(rng.IntN(40))
 		waitFor(t, "some commits", func() bool { return c.Status().Committed >= target })
 		mu.Lock()
-		if rng.IntN(2) == 0 {
+		switch rng.IntN(3) {
+		case 0:
 			mem.CrashTorn(rng)
-		} else {
+		case 1:
+			mem.CrashGarbled(rng)
+		default:
 			mem.Crash()
 		}
 		mu.Unlock()

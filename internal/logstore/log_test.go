@@ -186,7 +186,11 @@ func TestLogRecoveryCutsTornTail(t *testing.T) {
 		if err := l.Append(ents); err != nil {
 			t.Fatal(err)
 		}
-		fsys.CrashTorn(rng)
+		if round%2 == 0 {
+			fsys.CrashTorn(rng)
+		} else {
+			fsys.CrashGarbled(rng)
+		}
 		l = openTestLog(t, fsys, 300)
 		last := l.LastIndex()
 		if last < synced || last > synced+uint64(len(ents)) {

@@ -8,7 +8,9 @@
 //     directory holding them. Crash simulates a power cut: every byte and every
 //     directory change not yet durable is thrown away. CrashTorn is the nastier
 //     variant: each file keeps a random prefix of its unsynced tail, as a disk
-//     that wrote some sectors of a write before the power went.
+//     that wrote some sectors of a write before the power went. CrashGarbled
+//     also replaces a few of the kept unsynced bytes by random ones (a sector
+//     written half, or writes reordered), never touching synced bytes.
 //   - FaultFS: a wrapper that injects failures into another FS: the n-th Write
 //     or Sync fails, or writes fail with ENOSPC once a byte budget is spent
 //     (and succeed again when space is given back).

@@ -200,15 +200,20 @@ func (m *MemFS) SyncDir(dir string) error {
 	return nil
 }
 
-// Crash simulates a power cut: unsynced data and directory changes are lost,
-// and every open handle fails from now on with ErrCrashed.
-func (m *MemFS) Crash() { m.crash(nil) }
-
 // CrashTorn simulates a power cut after which each file keeps a random
 // prefix (possibly empty, possibly all) of its unsynced appended tail.
-func (m *MemFS) CrashTorn(rng *rand.Rand) { m.crash(rng) }
+func (m *MemFS) CrashTorn(rng *rand.Rand) { m.crash(rng, false) }
 
-func (m *MemFS) crash(rng *rand.Rand) {
+// CrashGarbled is CrashTorn where, in addition, a few bytes of each kept
+// unsynced tail are replaced by random ones, as when a sector is written
+// half or the disk reorders writes. Synced bytes are never touched.
+func (m *MemFS) CrashGarbled(rng *rand.Rand) { m.crash(rng, true) }
+
+// Crash simulates a power cut: unsynced data and directory changes are lost,
+// and every open handle fails from now on with ErrCrashed.
+func (m *MemFS) Crash() { m.crash(nil, false) }
+
+func (m *MemFS) crash(rng *rand.Rand, garble bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.gen++
@@ -233,6 +238,11 @@ func (m *MemFS) crash(rng *rand.Rand) {
 				keep = n.data[:len(n.synced)+extra]
 			}
 			data := append([]byte(nil), keep...)
+			if garble && len(data) > len(n.synced) {
+				for k := 0; k < 1+rng.IntN(3); k++ {
+					data[len(n.synced)+rng.IntN(len(data)-len(n.synced))] = byte(rng.Uint32())
+				}
+			}
 			n.data = data
 			n.synced = append([]byte(nil), data...)
 		}
