@@ -257,14 +257,26 @@ func (n *NSQAdmin) tombstoneTopicProducerHandler(w http.ResponseWriter, req *htt
 		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "INVALID_TOPIC"}
 	}
 	var warn warnings
+	// Only a node the cluster reports is asked anything: the address in
+	// the URL never becomes a request target of its own (beyond NSQ,
+	// which calls whatever address it is given).
+	opts := n.getOpts()
+	producers, err := n.cluster.producers(req.Context(), opts.NSQLookupdHTTPAddresses, opts.NSQDHTTPAddresses)
+	if err := warn.absorb(n, err); err != nil {
+		return nil, err
+	}
+	p := findProducer(producers, node)
+	if p == nil {
+		return nil, httpapi.Err{Code: http.StatusNotFound, Text: "NODE_NOT_FOUND"}
+	}
 	calls := n.newCalls(req.Context())
-	for _, l := range n.getOpts().NSQLookupdHTTPAddresses {
+	for _, l := range opts.NSQLookupdHTTPAddresses {
 		calls.post(l, "/topic/tombstone", url.Values{"topic": {body.Topic}, "node": {node}})
 	}
 	calls.wg.Wait()
 	// as in NSQ, a node that cannot be asked is 502 "failed to query any
 	// nsqd" (after the tombstones were set)
-	nodes, err := n.cluster.NSQDNodes(req.Context(), []string{node}, "")
+	nodes, err := n.cluster.NSQDNodes(req.Context(), []string{p.callAddress()}, "")
 	if err != nil && !clusterinfo.IsPartial(err) {
 		return nil, warn.absorb(n, err)
 	}
