@@ -33,6 +33,16 @@
 // backend for #ephemeral names. On a clean stop, every queued, in-flight and
 // deferred message is written to the channel's backend.
 //
+// # Order
+//
+// NSQ promises no delivery order; this nsqd keeps more, and the tests pin
+// down exactly this much. To one subscriber, without requeues or timeouts,
+// a channel's messages come in publish order, also when the backlog spills
+// to disk. A message published while the backlog is on disk and memory has
+// room again goes to memory and may overtake older messages on disk. After
+// a clean restart, what was on disk comes first and in order, then what was
+// queued in memory (older), in order, then what was in flight or deferred.
+//
 // # Logging
 //
 // Lines carry the prefix of what they are about: TOPIC(name),

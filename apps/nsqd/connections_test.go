@@ -119,7 +119,7 @@ func TestManyConnectionsWithHeartbeats(t *testing.T) {
 	if dropped.Load() > 0 {
 		t.Fatalf("%d of %d connections dropped", dropped.Load(), conns)
 	}
-	rss := procRSS(t, d.cmd.Process.Pid)
+	rss := procRSS(t, d.Pid())
 	goroutines := "?"
 	if resp, err := http.Get("http://" + d.http + "/debug/pprof/goroutine?debug=1"); err == nil {
 		line, _ := bufio.NewReader(resp.Body).ReadString('\n')

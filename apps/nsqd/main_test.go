@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -36,78 +37,32 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 // daemon is a running nsqd process.
 type daemon struct {
-	cmd      *exec.Cmd
-	tcp      string
-	http     string
-	output   *strings.Builder
-	exitCode chan int
+	*testutil.Proc
+	tcp  string
+	http string
 }
 
+// start runs nsqd on free 127.0.0.1 ports with args and waits until it
+// answers /ping.
 func start(t *testing.T, args ...string) *daemon {
 	t.Helper()
-	ports := freePorts(t, 2)
-	d := &daemon{
-		tcp:      fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		http:     fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		output:   &strings.Builder{},
-		exitCode: make(chan int, 1),
-	}
+	addrs := testutil.FreeAddrs(t, 2)
+	d := &daemon{tcp: addrs[0], http: addrs[1]}
 	args = append([]string{"--tcp-address=" + d.tcp, "--http-address=" + d.http, "--https-address=",
 		"--broadcast-address=127.0.0.1"}, args...)
-	d.cmd = exec.Command(binPath, args...)
-	d.cmd.Stdout = d.output
-	d.cmd.Stderr = d.output
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		d.cmd.Wait()
-		d.exitCode <- d.cmd.ProcessState.ExitCode()
-	}()
-	t.Cleanup(func() { d.cmd.Process.Kill() })
-	err := testutil.Poll(10*time.Second, func() bool {
-		resp, err := http.Get("http://" + d.http + "/ping")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
-	if err != nil {
-		t.Fatalf("nsqd did not start: %s", d.output)
-	}
+	d.Proc = testutil.StartProc(t, binPath, nil, args...)
+	d.WaitHTTP(t, "http://"+d.http+"/ping", 20*time.Second)
 	return d
 }
 
+// stop sends SIGTERM and wants exit status 0.
 func (d *daemon) stop(t *testing.T) {
 	t.Helper()
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case code := <-d.exitCode:
-		if code != 0 {
-			t.Fatalf("exit code %d after SIGTERM:\n%s", code, d.output)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("nsqd did not exit after SIGTERM")
+	d.Signal(t, syscall.SIGTERM)
+	if code := d.Wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM:\n%s", code, d.Output())
 	}
 }
 
@@ -233,6 +188,13 @@ func TestSIGTERMKeepsMessages(t *testing.T) {
 		ids = append(ids, c.readMsg(t).id)
 	}
 	c.write("REQ " + ids[0] + " 3600000\n")
+	// SIGTERM only once the REQ is done, so the deferred path is the one
+	// that has to survive it: two deferred (DPUB and REQ), and three in
+	// flight again (the REQ freed a slot of the RDY 3)
+	testutil.Eventually(t, 20*time.Second, func() bool {
+		a := channelStats(t, d, "t", "a")
+		return a.DeferredCount == 2 && a.InFlightCount == 3
+	}, "REQ not applied before SIGTERM")
 	d.stop(t)
 
 	d2 := start(t, "--data-path="+dir, "--mem-queue-size=4")
@@ -251,6 +213,41 @@ func TestSIGTERMKeepsMessages(t *testing.T) {
 		}
 	}
 	d2.stop(t)
+}
+
+// channelStats reads one channel's counters from /stats.
+func channelStats(t *testing.T, d *daemon, topic, channel string) (c struct {
+	DeferredCount int `json:"deferred_count"`
+	InFlightCount int `json:"in_flight_count"`
+}) {
+	t.Helper()
+	resp, err := http.Get("http://" + d.http + "/stats?format=json&topic=" + topic + "&channel=" + channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var stats struct {
+		Topics []struct {
+			Channels []struct {
+				Name          string `json:"channel_name"`
+				DeferredCount int    `json:"deferred_count"`
+				InFlightCount int    `json:"in_flight_count"`
+			} `json:"channels"`
+		} `json:"topics"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+		t.Fatalf("/stats: %v", err)
+	}
+	for _, tp := range stats.Topics {
+		for _, ch := range tp.Channels {
+			if ch.Name == channel {
+				c.DeferredCount, c.InFlightCount = ch.DeferredCount, ch.InFlightCount
+				return c
+			}
+		}
+	}
+	t.Fatalf("/stats has no channel %s:%s", topic, channel)
+	return c
 }
 
 type rawConn struct {

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dropin/nsq/internal/testutil"
 )
 
 // TestSIGTERMWithIdleConnection: a TCP connection that never sent the
@@ -42,16 +44,13 @@ func TestSIGTERMWithIdleConnection(t *testing.T) {
 	defer slow.Close()
 	slow.Write([]byte("POST /pub?topic=idle HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"))
 
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case code := <-d.exitCode:
-		if code != 0 {
-			t.Fatalf("exit code %d:\n%s", code, d.output)
-		}
-	case <-time.After(5 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exitCode
+	d.Signal(t, syscall.SIGTERM)
+	if testutil.Poll(5*time.Second, d.Exited) != nil {
+		d.Signal(t, syscall.SIGKILL)
+		testutil.Poll(20*time.Second, d.Exited)
 		t.Errorf("still running 5 s after SIGTERM; killed")
+	} else if code := d.Wait(t, time.Second); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, d.Output())
 	}
 
 	d2 := start(t, "--data-path="+dir)

@@ -119,3 +119,6 @@ func (p *Proc) Exited() bool {
 		return false
 	}
 }
+
+// Pid returns the process id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
