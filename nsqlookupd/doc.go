@@ -39,6 +39,13 @@
 // until the protocol magic is read, then "CLIENT(addr):", registrations
 // included. Errors wrap with ": %w" and carry no level.
 //
+// # Metrics
+//
+// GET /metrics (beyond NSQ, metrics.go) serves the registration table as
+// read at scrape time (one registrationDB read lock per scrape), counters
+// and latency histograms of HTTP requests by route and of TCP commands,
+// and the Go runtime, on a registry of the daemon's own.
+//
 // # Locking
 //
 // NSQLookupd.mu (closing, the connection set) and registrationDB.mu (the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
+	"github.com/dropin/nsq/internal/httpmetrics"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/names"
 	"github.com/dropin/nsq/internal/version"
@@ -45,6 +46,8 @@ func newHTTPHandler(n *NSQLookupd) http.Handler {
 
 	// /debug/pprof/ redirects here (httprouter's trailing-slash rule);
 	// pprof.Index serves the index for a path without the slash.
+	router.Handler(http.MethodGet, "/metrics", n.metrics.handler) // beyond NSQ: Prometheus exposition
+
 	router.HandlerFunc(http.MethodGet, "/debug/pprof", pprof.Index)
 	router.HandlerFunc(http.MethodGet, "/debug/pprof/cmdline", pprof.Cmdline)
 	router.HandlerFunc(http.MethodGet, "/debug/pprof/symbol", pprof.Symbol)
@@ -53,7 +56,13 @@ func newHTTPHandler(n *NSQLookupd) http.Handler {
 	for _, name := range []string{"heap", "goroutine", "block", "threadcreate"} {
 		router.Handler(http.MethodGet, "/debug/pprof/"+name, pprof.Handler(name))
 	}
-	return router
+	return n.metrics.http.Wrap(router, func(req *http.Request) string {
+		// every route is a fixed path
+		if h, _, _ := router.Lookup(req.Method, req.URL.Path); h != nil {
+			return req.URL.Path
+		}
+		return httpmetrics.Other
+	})
 }
 
 var (

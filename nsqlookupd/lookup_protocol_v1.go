@@ -67,7 +67,9 @@ func (c *clientV1) ioLoop() {
 		}
 		var params protocol.Params
 		params.Split(bytes.TrimSpace(line))
+		start := time.Now()
 		resp, perr := c.exec(&params)
+		c.n.metrics.observeCommand(string(params.At(0)), time.Since(start), perr != nil)
 		if perr != nil {
 			c.sendError(perr)
 			if perr.Fatal {

@@ -25,6 +25,7 @@ type NSQLookupd struct {
 	log      *lg.Leveled
 	hostname string
 	db       *registrationDB
+	metrics  *metrics
 
 	tcpListener  net.Listener
 	httpListener net.Listener
@@ -63,6 +64,7 @@ func New(opts *Options) (*NSQLookupd, error) {
 		exitCh:   make(chan struct{}),
 		conns:    map[net.Conn]struct{}{},
 	}
+	n.metrics = newMetrics(n)
 	n.logf(lg.INFO, "%s", version.String("nsqlookupd"))
 
 	n.tcpListener, err = net.Listen("tcp", opts.TCPAddress)

@@ -27,6 +27,9 @@ type Options struct {
 	InactiveProducerTimeout time.Duration `flag:"inactive-producer-timeout"`
 	// TombstoneLifetime is how long /topic/tombstone hides a producer.
 	TombstoneLifetime time.Duration `flag:"tombstone-lifetime"`
+	// MetricsExcludeEphemeral leaves #ephemeral topics and channels out of
+	// the per-topic series of GET /metrics. Beyond NSQ.
+	MetricsExcludeEphemeral bool `flag:"metrics-exclude-ephemeral"`
 }
 
 // NewOptions returns NSQ v1.3.0's defaults; the broadcast address is the

@@ -33,6 +33,7 @@ func flagSet(opts *nsqlookupd.Options) *flag.FlagSet {
 
 	fs.Duration("inactive-producer-timeout", opts.InactiveProducerTimeout, "duration of time a producer will remain in the active list since its last ping")
 	fs.Duration("tombstone-lifetime", opts.TombstoneLifetime, "duration of time a producer will remain tombstoned if registration remains")
+	fs.Bool("metrics-exclude-ephemeral", opts.MetricsExcludeEphemeral, "leave ephemeral topics and channels out of the per-topic series of GET /metrics")
 	return fs
 }
 
