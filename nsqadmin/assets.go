@@ -88,8 +88,7 @@ func (a *assets) serveIndex(w http.ResponseWriter, data *shell) {
 // serve writes the asset name from directory dir ("" for the top), or
 // 404 NOT_FOUND as plain text.
 func (a *assets) serve(w http.ResponseWriter, _ *http.Request, dir, name string) {
-	notFound := func() {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	notFound := func() { // no Content-Type, as in NSQ (sniffed unless compressed)
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, "NOT_FOUND")
 	}

@@ -8,10 +8,13 @@ import (
 	"strings"
 )
 
-// compress wraps h so that a request accepting gzip (preferred) or
-// deflate gets a compressed body with Content-Encoding and
-// Vary: Accept-Encoding. A response that is already encoded (a proxied
-// Graphite reply) passes through untouched.
+// compress wraps h so that a request accepting gzip or deflate gets a
+// compressed body with Content-Encoding and Vary: Accept-Encoding, as
+// NSQ's nsqadmin does: the first of the two named in Accept-Encoding
+// wins, an empty reply is compressed too, and a reply that set no
+// Content-Type gets none (net/http does not sniff an encoded body). A
+// response that is already encoded (a proxied Graphite reply) passes
+// through untouched.
 func compress(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		enc := pickEncoding(req.Header.Get("Accept-Encoding"))
@@ -26,29 +29,16 @@ func compress(h http.Handler) http.Handler {
 	})
 }
 
-// pickEncoding chooses gzip or deflate from an Accept-Encoding header,
-// ignoring codings refused with q=0.
+// pickEncoding chooses gzip or deflate from an Accept-Encoding header:
+// the first element that is exactly one of them. Like NSQ's, it takes a
+// coding with parameters ("gzip;q=0.5", also "gzip;q=0") for another
+// coding, which it then does not use.
 func pickEncoding(accept string) string {
-	ok := map[string]bool{}
 	for _, part := range strings.Split(accept, ",") {
-		fields := strings.Split(part, ";")
-		name := strings.ToLower(strings.TrimSpace(fields[0]))
-		refused := false
-		for _, p := range fields[1:] {
-			p = strings.ReplaceAll(strings.TrimSpace(p), " ", "")
-			if p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000" {
-				refused = true
-			}
+		switch name := strings.TrimSpace(part); name {
+		case "gzip", "deflate":
+			return name
 		}
-		if !refused {
-			ok[name] = true
-		}
-	}
-	switch {
-	case ok["gzip"]:
-		return "gzip"
-	case ok["deflate"]:
-		return "deflate"
 	}
 	return ""
 }
@@ -82,9 +72,6 @@ func (c *compressWriter) WriteHeader(code int) {
 
 func (c *compressWriter) Write(b []byte) (int, error) {
 	if !c.wroteHeader {
-		if c.Header().Get("Content-Type") == "" {
-			c.Header().Set("Content-Type", http.DetectContentType(b))
-		}
 		c.WriteHeader(http.StatusOK)
 	}
 	if c.w == nil {
@@ -94,6 +81,9 @@ func (c *compressWriter) Write(b []byte) (int, error) {
 }
 
 func (c *compressWriter) close() {
+	if !c.wroteHeader { // nothing written (OPTIONS): still an encoded, empty body
+		c.WriteHeader(http.StatusOK)
+	}
 	if c.w != nil {
 		c.w.Close()
 	}

@@ -6,11 +6,13 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRoutesUnderBasePath(t *testing.T) {
@@ -42,10 +44,12 @@ func TestRoutesUnderBasePath(t *testing.T) {
 		status      int
 		ctype, body string
 	}{
-		{"GET", a.url + "/ping", 200, "text/plain; charset=utf-8", "OK"},
-		{"GET", a.url + "/static/nope.js", 404, "text/plain; charset=utf-8", "NOT_FOUND"},
-		{"GET", a.url + "/static/.hidden", 404, "text/plain; charset=utf-8", "NOT_FOUND"},
-		{"GET", a.url + "/fonts/glyphicons.woff", 404, "text/plain; charset=utf-8", "NOT_FOUND"},
+		// call's client asks for gzip: as with NSQ, the plain-text replies
+		// then carry no Content-Type (TestPlainTextContentType)
+		{"GET", a.url + "/ping", 200, "", "OK"},
+		{"GET", a.url + "/static/nope.js", 404, "", "NOT_FOUND"},
+		{"GET", a.url + "/static/.hidden", 404, "", "NOT_FOUND"},
+		{"GET", a.url + "/fonts/glyphicons.woff", 404, "", "NOT_FOUND"},
 		{"GET", a.url + "/api/nope", 404, "application/json; charset=utf-8", `{"message":"NOT_FOUND"}`},
 		{"PATCH", a.url + "/api/topics", 405, "application/json; charset=utf-8", `{"message":"METHOD_NOT_ALLOWED"}`},
 		{"GET", root + "/api/topics", 404, "application/json; charset=utf-8", `{"message":"NOT_FOUND"}`},
@@ -180,6 +184,10 @@ func TestCompression(t *testing.T) {
 		{"deflate", "deflate", func(r io.Reader) (io.Reader, error) { return flate.NewReader(r), nil }},
 		{"br", "", func(r io.Reader) (io.Reader, error) { return r, nil }},
 		{"gzip;q=0, deflate", "deflate", func(r io.Reader) (io.Reader, error) { return flate.NewReader(r), nil }},
+		// NSQ's order: the first of gzip and deflate named, parameters or not
+		{"deflate, gzip", "deflate", func(r io.Reader) (io.Reader, error) { return flate.NewReader(r), nil }},
+		{"gzip;q=1.0, deflate", "deflate", func(r io.Reader) (io.Reader, error) { return flate.NewReader(r), nil }},
+		{"GZIP", "", func(r io.Reader) (io.Reader, error) { return r, nil }},
 	} {
 		for _, path := range []string{"/api/topics", "/static/app.js", "/"} {
 			r := call(t, "GET", a.url+path, nil, "Accept-Encoding", tc.accept)
@@ -200,6 +208,48 @@ func TestCompression(t *testing.T) {
 			}
 			if path == "/api/topics" && !json.Valid(plain) {
 				t.Errorf("decoded body is not JSON: %q", plain)
+			}
+		}
+	}
+}
+
+// Like NSQ's, the plain-text replies (/ping, a missing asset) set no
+// Content-Type: uncompressed it is sniffed as text/plain, compressed it
+// is absent; an empty compressed reply (OPTIONS) is still encoded.
+func TestPlainTextContentType(t *testing.T) {
+	c := newFakeCluster(t)
+	a := startAdmin(t, c.lookupdMode)
+	plain := &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 10 * time.Second}
+	for _, tc := range []struct {
+		method, path, accept, ctype, encoding string
+	}{
+		{"GET", "/ping", "", "text/plain; charset=utf-8", ""},
+		{"GET", "/ping", "gzip", "", "gzip"},
+		{"GET", "/static/nope.js", "", "text/plain; charset=utf-8", ""},
+		{"GET", "/static/nope.js", "deflate", "", "deflate"},
+		{"GET", "/api/nope", "gzip", "application/json; charset=utf-8", "gzip"},
+		{"OPTIONS", "/api/topics", "gzip", "", "gzip"},
+		{"OPTIONS", "/api/topics", "", "", ""},
+	} {
+		req, _ := http.NewRequest(tc.method, a.url+tc.path, nil)
+		if tc.accept != "" {
+			req.Header.Set("Accept-Encoding", tc.accept)
+		}
+		resp, err := plain.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ct, ce := resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"); ct != tc.ctype || ce != tc.encoding {
+			t.Errorf("%s %s (Accept-Encoding %q): Content-Type %q Content-Encoding %q, want %q %q",
+				tc.method, tc.path, tc.accept, ct, ce, tc.ctype, tc.encoding)
+		}
+		if tc.encoding == "gzip" && tc.method == "OPTIONS" {
+			if zr, err := gzip.NewReader(bytes.NewReader(body)); err != nil {
+				t.Errorf("OPTIONS body is not gzip: %v %q", err, body)
+			} else if rest, _ := io.ReadAll(zr); len(rest) != 0 {
+				t.Errorf("OPTIONS body = %q", rest)
 			}
 		}
 	}

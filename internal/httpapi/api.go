@@ -51,23 +51,23 @@ func V1(f Handler) Handler {
 }
 
 // PlainText writes the handler's result as plain text (NSQ's /ping and
-// debug endpoints), errors as "<text>" with their status.
+// debug endpoints), errors as "<text>" with their status. Like NSQ it sets
+// no Content-Type: net/http sniffs "text/plain; charset=utf-8" from the
+// text, except under a Content-Encoding (nsqadmin's compression), where
+// NSQ's replies carry none either.
 func PlainText(f Handler) Handler {
 	return func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
 		data, err := f(w, req, ps)
 		if err != nil {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(errStatus(err))
 			fmt.Fprint(w, err.Error())
 			return nil, nil
 		}
 		switch d := data.(type) {
 		case string:
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusOK)
 			fmt.Fprint(w, d)
 		case []byte:
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusOK)
 			w.Write(d)
 		case nil:
