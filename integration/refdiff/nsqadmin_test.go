@@ -111,7 +111,7 @@ func init() {
 	// (its node, hostname and e2e fields, only the other nodes under
 	// nodes), and that node's own entry under nodes[] shows the sums. The
 	// channel objects themselves are compared by /api/topics/:t/:c.
-	allowPattern("TestNSQAdmin", `^api topic( single node)?: (channels|nodes\[\d+\]\.channels)\[\d+\]`,
+	allowPattern("TestNSQAdmin", `^api topic( single node| gzip)?: (channels|nodes\[\d+\]\.channels)\[\d+\]`,
 		"NSQ's topic aggregate aliases the first node's channel objects")
 }
 
@@ -130,6 +130,21 @@ func readRoutes(node string) []req {
 		{name: "index gzip", path: "/", ignoreBody: true, header: map[string]string{"Accept-Encoding": "gzip"}},
 		{name: "static js", path: "/static/main.js", ourPath: "/static/app.js", ignoreBody: true},
 		{name: "static css", path: "/static/base.css", ourPath: "/static/style.css", ignoreBody: true},
+		{name: "static js gzip", path: "/static/main.js", ourPath: "/static/app.js", ignoreBody: true,
+			header: map[string]string{"Accept-Encoding": "gzip"}},
+		{name: "HEAD index", method: "HEAD", path: "/"},
+		{name: "POST index", method: "POST", path: "/"},
+		{name: "HEAD api topics", method: "HEAD", path: "/api/topics"},
+		{name: "api topics gzip and deflate", path: "/api/topics", header: map[string]string{"Accept-Encoding": "deflate, gzip"}},
+		{name: "ping gzip", path: "/ping", header: map[string]string{"Accept-Encoding": "gzip"}},
+		{name: "404 gzip", path: "/nope", header: map[string]string{"Accept-Encoding": "gzip"}},
+		{name: "static missing gzip", path: "/static/nope.js", header: map[string]string{"Accept-Encoding": "gzip"}},
+		{name: "405 gzip", method: "PUT", path: "/api/topics", header: map[string]string{"Accept-Encoding": "gzip"}},
+		{name: "api topics gzip q", path: "/api/topics", header: map[string]string{"Accept-Encoding": "gzip;q=1.0, deflate"}},
+		{name: "api topics identity", path: "/api/topics", header: map[string]string{"Accept-Encoding": "identity"}},
+		{name: "api topic gzip", path: "/api/topics/t1", header: map[string]string{"Accept-Encoding": "gzip"}},
+		{name: "api topic 502 gzip", path: "/api/topics/nope", header: map[string]string{"Accept-Encoding": "gzip"}},
+		{name: "OPTIONS gzip", method: "OPTIONS", path: "/api/topics", header: map[string]string{"Accept-Encoding": "gzip"}},
 		get("static missing", "/static/nope.js"),
 		get("fonts missing", "/fonts/nope.woff"),
 		get("unknown page", "/nope"),
