@@ -66,7 +66,9 @@ type CommitterOptions struct {
 	Gather func() []Record
 	// OnHealth is called from the committer goroutine when health changes:
 	// with the error that made a round fail, and with nil when a later round
-	// succeeds again. Optional.
+	// succeeds again. It runs before the round's proposals are answered, so
+	// a caller that sees a failed proposal already finds health reported.
+	// Optional.
 	OnHealth func(err error)
 	// Term is stamped on every entry (default 1).
 	Term uint64

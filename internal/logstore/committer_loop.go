@@ -85,11 +85,11 @@ func (c *Committer) runRound(round []*Proposal, ents []Entry) {
 	recovered := c.lastErr != nil
 	c.lastErr = nil
 	c.mu.Unlock()
-	for _, p := range round {
-		close(p.done)
-	}
 	if recovered && c.opts.OnHealth != nil {
 		c.opts.OnHealth(nil)
+	}
+	for _, p := range round {
+		close(p.done)
 	}
 	c.amu.Lock()
 	c.applyQ = append(c.applyQ, ents)
@@ -103,7 +103,6 @@ func (c *Committer) runRound(round []*Proposal, ents []Entry) {
 // everything pending.
 func (c *Committer) fail(round []*Proposal, err error) {
 	err = fmt.Errorf("logstore: commit of entries from %d failed: %w", round[0].first, err)
-	failAll(round, err)
 	broken := c.opts.Log.Broken() != nil
 	c.mu.Lock()
 	c.lastErr = err
@@ -115,10 +114,13 @@ func (c *Committer) fail(round []*Proposal, err error) {
 		c.pending = nil
 	}
 	c.mu.Unlock()
-	failAll(rest, fmt.Errorf("%w: %w", ErrSealed, err))
+	// Report first: whoever sees the failed proposal (a publisher answered
+	// E_PUB_FAILED) must already find the daemon unhealthy.
 	if c.opts.OnHealth != nil {
 		c.opts.OnHealth(err)
 	}
+	failAll(round, err)
+	failAll(rest, fmt.Errorf("%w: %w", ErrSealed, err))
 }
 
 func failAll(ps []*Proposal, err error) {

@@ -197,10 +197,11 @@ func TestCommitterSyncFailureSeals(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	hmu.Lock()
-	if len(health) != 1 || health[0] == nil {
-		t.Fatalf("health reports %v", health)
-	}
+	reported := append([]error(nil), health...)
 	hmu.Unlock()
+	if len(reported) != 1 || reported[0] == nil {
+		t.Fatalf("health reports %v", reported)
+	}
 	mem.Crash()
 	l := openTestLog(t, mem, 4096)
 	defer l.Close()
