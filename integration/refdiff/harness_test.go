@@ -550,6 +550,7 @@ var allowedDiffs = map[string]string{
 	"TestNSQDHTTP/setblockrate ok": "NSQ answers 500 INTERNAL_ERROR after doing the work",
 	"TestNSQDHTTP/freememory":      "NSQ answers 500 INTERNAL_ERROR after doing the work",
 	"TestNSQDHTTP/metrics":         "GET /metrics is ours (Prometheus)",
+	"TestNSQLookupdHTTP/metrics":   "GET /metrics is ours (Prometheus)",
 }
 
 // allowedPatterns are deliberate differences matched by pattern, keyed by

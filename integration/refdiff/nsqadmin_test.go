@@ -106,6 +106,7 @@ func init() {
 	for _, test := range []string{"TestNSQAdminLookupdMode", "TestNSQAdminNSQDMode"} {
 		allowedDiffs[test+"/api channel unknown"] = "NSQ fails with 500 INTERNAL_ERROR; ours is 404 CHANNEL_NOT_FOUND"
 	}
+	allowedDiffs["TestNSQAdminLookupdMode/tombstone unknown node"] = "ours tombstones only nodes the cluster reports (404 NODE_NOT_FOUND); NSQ calls any address"
 	// NSQ's topic aggregate adopts the first node's channel objects and
 	// adds the others into them: its channels[i] are that node's objects
 	// (its node, hostname and e2e fields, only the other nodes under

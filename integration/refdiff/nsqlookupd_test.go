@@ -101,6 +101,7 @@ func TestNSQLookupdHTTP(t *testing.T) {
 		{name: "pprof allocs", path: "/debug/pprof/allocs", ignoreBody: true},
 		{name: "pprof trace", path: "/debug/pprof/trace?seconds=0", ignoreBody: true},
 		get("config", "/config/log_level"),
+		get("metrics", "/metrics"),
 	}
 	httpPair(t, c, ref.http, our.http, reqs)
 }
