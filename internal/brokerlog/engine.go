@@ -48,8 +48,9 @@ type Engine struct {
 	cpIndex uint64     // applied index of the newest checkpoint
 	cpTerm  uint64     // its term
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	closeOnce sync.Once
+	stop      chan struct{}
+	wg        sync.WaitGroup
 }
 
 const checkpointName = "checkpoint"
@@ -111,6 +112,11 @@ func Open(o Options) (*Engine, error) {
 // proposals still queued fail, and the files are closed. Nothing is lost by
 // not calling Close (a crash is recovered the same way).
 func (e *Engine) Close() error {
+	closed := true
+	e.closeOnce.Do(func() { closed = false })
+	if closed {
+		return logstore.ErrClosed
+	}
 	close(e.stop)
 	e.wg.Wait()
 	if recs := e.pend.gather(); len(recs) > 0 {

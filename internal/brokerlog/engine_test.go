@@ -3,6 +3,7 @@ package brokerlog
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -188,6 +189,13 @@ func TestChannelsAreCursors(t *testing.T) {
 	}
 	if _, err := e.NewReader("t", "again", ReaderOptions{}); err == nil {
 		t.Fatal("reader on a deleted topic")
+	}
+	e.Close()
+	if err := e.Close(); !errors.Is(err, logstore.ErrClosed) {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := e.Publish("t", msgs(1, 1, 0)).Wait(); !errors.Is(err, logstore.ErrSealed) {
+		t.Fatalf("publish after Close: %v", err)
 	}
 }
 
