@@ -210,7 +210,11 @@ func (m *MemFS) CrashTorn(rng *rand.Rand) { m.crash(rng, false) }
 func (m *MemFS) CrashGarbled(rng *rand.Rand) { m.crash(rng, true) }
 
 // Crash simulates a power cut: unsynced data and directory changes are lost,
-// and every open handle fails from now on with ErrCrashed.
+// and every open handle fails from now on with ErrCrashed. Afterwards the
+// MemFS is the rebooted disk: name-based calls (SyncDir, Create, ...) from
+// code still running since before the cut act on it, which a real cut
+// would have prevented by killing that code, so tests count only what was
+// acknowledged before the cut.
 func (m *MemFS) Crash() { m.crash(nil, false) }
 
 func (m *MemFS) crash(rng *rand.Rand, garble bool) {
