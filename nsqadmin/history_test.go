@@ -193,19 +193,40 @@ func TestAPIHistory(t *testing.T) {
 		t.Errorf("point = %v", p)
 	}
 
-	topic := getOK(t, a.url+"/api/history?topic=orders")
-	if chans := obj(topic["channels"]); len(chans) != 2 || obj(chans["billing"])["growing"] != true {
+	// "growing" looks at the last few samples only: keep the depth rising
+	// while asking, so that a slow machine does not see it level off
+	grow := func() {
+		c.a.set(func(f *fakeNSQD) {
+			f.topics["orders"].msgs += 10
+			ch := f.topics["orders"].channels["billing"]
+			ch.msgs += 10
+			ch.depth += 10
+		})
+	}
+	var topic map[string]any
+	if err := testutil.Poll(10*time.Second, func() bool {
+		grow()
+		topic = getOK(t, a.url+"/api/history?topic=orders")
+		chans := obj(topic["channels"])
+		return len(chans) == 2 && obj(chans["billing"])["growing"] == true
+	}); err != nil {
 		t.Errorf("topic history channels = %v", topic["channels"])
 	}
 	cluster := getOK(t, a.url+"/api/history")
 	if len(list(cluster["points"])) == 0 || cluster["topic"] != "" {
 		t.Errorf("cluster history = %v", cluster)
 	}
-	overview := getOK(t, a.url+"/api/overview")
-	for _, x := range list(overview["topics"]) {
-		if o := obj(x); o["topic_name"] == "orders" && (o["growing"] != true || o["rate"] == nil) {
-			t.Errorf("overview orders = %v", o)
+	var orders map[string]any
+	if err := testutil.Poll(10*time.Second, func() bool {
+		grow()
+		for _, x := range list(getOK(t, a.url+"/api/overview")["topics"]) {
+			if o := obj(x); o["topic_name"] == "orders" {
+				orders = o
+			}
 		}
+		return orders["growing"] == true && orders["rate"] != nil
+	}); err != nil {
+		t.Errorf("overview orders = %v", orders)
 	}
 
 	// every node down: samples become gaps, the API still answers
