@@ -27,9 +27,12 @@ func startRefCluster(t *testing.T) *refCluster {
 	t.Helper()
 	lookupd := start(t, "ref", "nsqlookupd", "--log-level=error")
 	cl := &refCluster{lookupd: lookupd}
-	for range 2 {
-		cl.nsqd = append(cl.nsqd, start(t, "ref", "nsqd", "--lookupd-tcp-address="+lookupd.tcp,
-			"--e2e-processing-latency-percentile=0.99,0.5", "--log-level=error"))
+	for i := range 2 {
+		args := []string{"--lookupd-tcp-address=" + lookupd.tcp, "--e2e-processing-latency-percentile=0.99,0.5", "--log-level=error"}
+		if i == 0 { // node a has a topology, so the topology_* keys show
+			args = append(args, "--topology-region=eu", "--topology-zone=eu-1")
+		}
+		cl.nsqd = append(cl.nsqd, start(t, "ref", "nsqd", args...))
 	}
 	for i, d := range cl.nsqd {
 		mustPost(t, d.http, "/topic/create?topic=t1")
@@ -46,7 +49,7 @@ func startRefCluster(t *testing.T) *refCluster {
 	mustPost(t, lookupd.http, "/topic/create?topic=lonely")
 
 	sub := dialRaw(t, cl.nsqd[0].tcp, "  V2", true)
-	sub.send(t, withBody("IDENTIFY", []byte(`{"client_id":"cid","hostname":"chost","user_agent":"ua/1","feature_negotiation":true}`)).data)
+	sub.send(t, withBody("IDENTIFY", []byte(`{"client_id":"cid","hostname":"chost","user_agent":"ua/1","feature_negotiation":true,"topology_region":"eu","topology_zone":"eu-2"}`)).data)
 	sub.send(t, line("SUB t1 c1").data)
 	sub.send(t, line("RDY 2").data)
 	sub.awaitMessage(t)
@@ -112,7 +115,7 @@ func init() {
 	// (its node, hostname and e2e fields, only the other nodes under
 	// nodes), and that node's own entry under nodes[] shows the sums. The
 	// channel objects themselves are compared by /api/topics/:t/:c.
-	allowPattern("TestNSQAdmin", `^api topic( single node| gzip)?: (channels|nodes\[\d+\]\.channels)\[\d+\]`,
+	allowPattern("TestNSQAdmin", `^api topic( single node| gzip| paused)?: (channels|nodes\[\d+\]\.channels)\[\d+\]`,
 		"NSQ's topic aggregate aliases the first node's channel objects")
 }
 
@@ -205,6 +208,8 @@ func TestNSQAdminLookupdMode(t *testing.T) {
 		req{name: "topic bad json", method: "POST", path: "/api/topics/t1", body: `x`},
 		req{name: "topic no body", method: "POST", path: "/api/topics/t1"},
 		req{name: "topic pause", method: "POST", path: "/api/topics/t1", body: `{"action":"pause"}`},
+		req{name: "api topic paused", path: "/api/topics/t1"},
+		req{name: "api nodes paused", path: "/api/nodes"},
 		req{name: "topic unpause", method: "POST", path: "/api/topics/t1", body: `{"action":"unpause"}`},
 		req{name: "topic pause unknown", method: "POST", path: "/api/topics/nope", body: `{"action":"pause"}`},
 		req{name: "channel pause", method: "POST", path: "/api/topics/t1/c2", body: `{"action":"pause"}`},
