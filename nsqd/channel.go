@@ -204,6 +204,9 @@ func (c *Channel) addDeferredLocked(m *Message) {
 // Subscribers that stopped being ready (RDY 0, CLS) leave the list here;
 // they register again once a new RDY makes them look for work.
 func (c *Channel) wakeOneLocked() {
+	if len(c.waiters) == 0 {
+		return
+	}
 	ready := c.waiters[:0]
 	for _, w := range c.waiters {
 		if w.ready() > 0 {

@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/storage"
 )
 
 // writeOverflow stores messages that did not fit in memory; fromMemory
@@ -9,21 +10,39 @@ import (
 // the backend refuses stays in memory beyond --mem-queue-size rather than
 // being lost: the publish that brought it was acknowledged.
 func (c *Channel) writeOverflow(msgs []*Message, fromMemory bool) {
-	for i, m := range msgs {
-		if err := c.backend.Put(m.encode()); err != nil {
-			c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to write message to backend, keeping %d in memory: %s",
-				c.topicName, c.name, len(msgs)-i, err)
-			c.env.onDiskError(err)
-			c.keepInMemory(msgs[i:], fromMemory)
-			return
-		}
-		cost := recordCost(m)
-		c.room.wrote(cost)
-		if fromMemory {
-			c.room.unhold(cost)
-		}
-		c.env.onDiskOK()
+	if len(msgs) == 0 {
+		return
 	}
+	// one batch: all or nothing
+	if err := putRecords(c.backend, msgs); err != nil {
+		c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to write message to backend, keeping %d in memory: %s",
+			c.topicName, c.name, len(msgs), err)
+		c.env.onDiskError(err)
+		c.keepInMemory(msgs, fromMemory)
+		return
+	}
+	cost := recordsCost(msgs)
+	c.room.wrote(cost)
+	if fromMemory {
+		c.room.unhold(cost)
+	}
+	c.env.onDiskOK()
+}
+
+// flushToBackend writes msgs on a clean stop: one batch, or when that
+// fails (a full disk), one by one so that as many as fit survive.
+func flushToBackend(b storage.Backend, msgs []*Message) error {
+	recs := encodeBatch(msgs)
+	err := b.PutBatch(recs)
+	if err == nil {
+		return nil
+	}
+	for _, r := range recs {
+		if b.Put(r) != nil {
+			break
+		}
+	}
+	return err
 }
 
 // keepInMemory queues msgs in memory whatever its size.
@@ -46,52 +65,69 @@ func (c *Channel) keepInMemory(msgs []*Message, held bool) {
 // queue runs low, so subscribers take batches from one place.
 func (c *Channel) diskPump() {
 	defer c.pumpDone.Done()
-	readCh := c.backend.ReadChan()
 	for {
 		select {
 		case <-c.diskWant:
 		case <-c.exitCh:
 			return
 		}
-		for {
-			c.mu.Lock()
-			low := !c.exiting && c.queue.len() < c.env.lowWater()
-			epoch := c.epoch
-			c.mu.Unlock()
-			if !low {
-				break
-			}
-			var data []byte
+		if !c.fillFromDisk() {
+			return
+		}
+	}
+}
+
+// fillFromDisk reads batches from the backend until the memory queue is
+// above its low water mark, waiting for writes when the backend is empty.
+// It returns false when the channel is exiting.
+func (c *Channel) fillFromDisk() bool {
+	for {
+		c.mu.Lock()
+		want := c.env.lowWater() - c.queue.len()
+		exiting := c.exiting
+		epoch := c.epoch
+		c.mu.Unlock()
+		if exiting {
+			return false
+		}
+		if want <= 0 {
+			return true
+		}
+		recs := c.backend.Read(want)
+		if len(recs) == 0 {
 			select {
-			case data = <-readCh:
-			case <-c.exitCh:
-				return
-			}
-			m, err := decodeMessage(data)
-			if err != nil {
-				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): dropping unreadable disk record: %s", c.topicName, c.name, err)
+			case <-c.backend.Ready():
 				continue
+			case <-c.exitCh:
+				return false
 			}
-			c.mu.Lock()
-			switch {
-			case c.exiting:
-				c.mu.Unlock()
-				// closing: put it back so it survives the restart
-				if err := c.backend.Put(data); err != nil {
-					c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to return message to backend: %s", c.topicName, c.name, err)
-				}
-				c.room.wrote(recordCost(m))
-				return
-			case c.epoch != epoch:
-				// emptied while we read it
-			default:
+		}
+		msgs := decodeBatch(recs, func(err error) {
+			c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): dropping unreadable disk record: %s", c.topicName, c.name, err)
+		})
+		c.mu.Lock()
+		switch {
+		case c.exiting:
+			c.mu.Unlock()
+			// closing: put them back so they survive the restart
+			if err := c.backend.PutBatch(recs); err != nil {
+				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to return %d messages to backend: %s", c.topicName, c.name, len(recs), err)
+			}
+			c.room.wrote(recordsCost(msgs))
+			return false
+		case c.epoch != epoch:
+			// emptied while we read them
+		default:
+			for _, m := range msgs {
 				c.queue.pushBack(m)
 				c.wakeOneLocked()
-				c.room.hold(recordCost(m))
-				c.diskReadTS.Store(m.Timestamp)
 			}
-			c.mu.Unlock()
+			c.room.hold(recordsCost(msgs))
+			if len(msgs) > 0 {
+				c.diskReadTS.Store(msgs[len(msgs)-1].Timestamp)
+			}
 		}
+		c.mu.Unlock()
 	}
 }
 
@@ -119,10 +155,10 @@ func (c *Channel) close() error {
 		if !c.ephemeral && len(pending) > 0 {
 			c.env.log.Logf(lg.INFO, "CHANNEL(%s:%s): flushing %d messages to backend", c.topicName, c.name, len(pending))
 		}
-		for _, m := range pending {
-			if e := c.backend.Put(m.encode()); e != nil && err == nil {
+		if len(pending) > 0 {
+			if e := flushToBackend(c.backend, pending); e != nil {
 				err = e
-				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to flush message: %s", c.topicName, c.name, e)
+				c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to flush %d messages: %s", c.topicName, c.name, len(pending), e)
 			}
 		}
 		cost := recordsCost(pending)

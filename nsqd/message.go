@@ -1,10 +1,13 @@
 package nsqd
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
-	"io"
+	"sync"
 	"time"
+
+	"github.com/dropin/nsq/internal/storage"
 )
 
 // MsgIDLength is the length of a message ID on the wire.
@@ -58,15 +61,93 @@ func (m *Message) encode() []byte {
 	return append(buf, m.Body...)
 }
 
-// writeFrame writes the message as a V2 message frame.
-func (m *Message) writeFrame(w io.Writer) error {
-	var hdr [8 + msgHeaderLength]byte
-	binary.BigEndian.PutUint32(hdr[0:4], uint32(4+msgHeaderLength+len(m.Body)))
-	binary.BigEndian.PutUint32(hdr[4:8], 2)
-	binary.BigEndian.PutUint64(hdr[8:16], uint64(m.Timestamp))
-	binary.BigEndian.PutUint16(hdr[16:18], m.Attempts)
-	copy(hdr[18:], m.ID[:])
-	if _, err := w.Write(hdr[:]); err != nil {
+// encodeBatch returns the disk records of msgs, framed into one buffer
+// (one allocation for the batch instead of one per message). The records
+// are the caller's.
+func encodeBatch(msgs []*Message) [][]byte {
+	return new(recordBuf).encode(msgs)
+}
+
+// recordBuf holds the disk records of a batch until the backend has
+// copied them; recordBufs are pooled so an overflowing publish allocates
+// nothing for its records.
+type recordBuf struct {
+	buf  []byte
+	recs [][]byte
+}
+
+var recordBufs = sync.Pool{New: func() any { return new(recordBuf) }}
+
+// maxPooledRecordBuf keeps a large MPUB's buffer out of the pool.
+const maxPooledRecordBuf = 1 << 20
+
+func (r *recordBuf) encode(msgs []*Message) [][]byte {
+	n := 0
+	for _, m := range msgs {
+		n += msgHeaderLength + len(m.Body)
+	}
+	if cap(r.buf) < n {
+		r.buf = make([]byte, 0, n)
+	}
+	buf := r.buf[:0]
+	recs := r.recs[:0]
+	for _, m := range msgs {
+		start := len(buf)
+		buf = m.appendHeader(buf)
+		buf = append(buf, m.Body...)
+		recs = append(recs, buf[start:len(buf):len(buf)])
+	}
+	r.buf, r.recs = buf, recs
+	return recs
+}
+
+// putRecords writes msgs to b as one batch through a pooled buffer.
+func putRecords(b storage.Backend, msgs []*Message) error {
+	r := recordBufs.Get().(*recordBuf)
+	err := b.PutBatch(r.encode(msgs))
+	if cap(r.buf) <= maxPooledRecordBuf {
+		clear(r.recs)
+		r.recs = r.recs[:0]
+		recordBufs.Put(r)
+	}
+	return err
+}
+
+// decodeBatch parses disk records into messages allocated together; a
+// record that does not parse is reported to bad and skipped. Bodies alias
+// recs.
+func decodeBatch(recs [][]byte, bad func(error)) []*Message {
+	block := make([]Message, len(recs))
+	out := make([]*Message, 0, len(recs))
+	for i, b := range recs {
+		if err := decodeInto(&block[i], b); err != nil {
+			bad(err)
+			continue
+		}
+		out = append(out, &block[i])
+	}
+	return out
+}
+
+// frameHeaderLength is a message frame's size, type and message header.
+const frameHeaderLength = 8 + msgHeaderLength
+
+// writeFrame writes the message as a V2 message frame. The header is
+// built in w's own buffer, so a delivery allocates nothing.
+func (m *Message) writeFrame(w *bufio.Writer) error {
+	if w.Available() < frameHeaderLength {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	hdr := w.AvailableBuffer()
+	if cap(hdr) < frameHeaderLength { // a buffer smaller than a header
+		hdr = make([]byte, 0, frameHeaderLength)
+	}
+	hdr = binary.BigEndian.AppendUint32(hdr, uint32(4+msgHeaderLength+len(m.Body)))
+	hdr = binary.BigEndian.AppendUint32(hdr, 2)
+	hdr = m.appendHeader(hdr)
+	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
 	_, err := w.Write(m.Body)
@@ -77,14 +158,20 @@ var errBadRecord = errors.New("invalid message record")
 
 // decodeMessage parses a disk record. The body aliases b.
 func decodeMessage(b []byte) (*Message, error) {
-	if len(b) < msgHeaderLength {
-		return nil, errBadRecord
+	m := &Message{}
+	if err := decodeInto(m, b); err != nil {
+		return nil, err
 	}
-	m := &Message{
-		Timestamp: int64(binary.BigEndian.Uint64(b[0:8])),
-		Attempts:  binary.BigEndian.Uint16(b[8:10]),
-		Body:      b[msgHeaderLength:],
-	}
-	copy(m.ID[:], b[10:msgHeaderLength])
 	return m, nil
+}
+
+func decodeInto(m *Message, b []byte) error {
+	if len(b) < msgHeaderLength {
+		return errBadRecord
+	}
+	m.Timestamp = int64(binary.BigEndian.Uint64(b[0:8]))
+	m.Attempts = binary.BigEndian.Uint16(b[8:10])
+	m.Body = b[msgHeaderLength:]
+	copy(m.ID[:], b[10:msgHeaderLength])
+	return nil
 }

@@ -44,9 +44,8 @@ type Topic struct {
 	started  bool
 	exiting  bool
 
-	qmu       sync.Mutex // guards queue
-	queue     msgDeque
-	diskDepth atomic.Int64 // messages in backend
+	qmu   sync.Mutex // guards queue
+	queue msgDeque
 
 	paused       atomic.Bool
 	deadTarget   atomic.Bool // dead letters were sent here: --max-attempts does not apply
@@ -81,7 +80,6 @@ func newTopic(name string, env *queueEnv, hooks topicHooks) *Topic {
 		t.backend = storage.NewDisk(name, env.disk)
 		t.room = env.room
 		t.room.queueOpened()
-		t.diskDepth.Store(t.backend.Depth())
 	}
 	t.deadTarget.Store(isDeadLetterName(name))
 	t.pumpDone.Add(1)
@@ -175,7 +173,7 @@ func (t *Topic) canFanOutLocked() bool {
 }
 
 func (t *Topic) backlogEmpty() bool {
-	if t.diskDepth.Load() > 0 {
+	if t.backend.Depth() > 0 {
 		return false
 	}
 	t.qmu.Lock()
@@ -225,25 +223,23 @@ func (t *Topic) enqueue(msgs []*Message) error {
 	}
 	t.qmu.Unlock()
 	t.room.hold(held)
-	for i, m := range overflow {
-		if err := t.backend.Put(m.encode()); err != nil {
-			t.env.log.Logf(lg.ERROR, "TOPIC(%s): failed to write message to backend, keeping %d in memory: %s",
-				t.name, len(overflow)-i, err)
-			t.env.onDiskError(err)
-			t.qmu.Lock()
-			for _, m := range overflow[i:] {
-				t.queue.pushBack(m)
-			}
-			t.qmu.Unlock()
-			t.room.hold(recordsCost(overflow[i:]))
-			return nil
-		}
-		t.room.wrote(recordCost(m))
-		if !t.ephemeral {
-			t.diskDepth.Add(1)
-		}
-		t.env.onDiskOK()
+	if len(overflow) == 0 {
+		return nil
 	}
+	if err := putRecords(t.backend, overflow); err != nil {
+		t.env.log.Logf(lg.ERROR, "TOPIC(%s): failed to write message to backend, keeping %d in memory: %s",
+			t.name, len(overflow), err)
+		t.env.onDiskError(err)
+		t.qmu.Lock()
+		for _, m := range overflow {
+			t.queue.pushBack(m)
+		}
+		t.qmu.Unlock()
+		t.room.hold(recordsCost(overflow))
+		return nil
+	}
+	t.room.wrote(recordsCost(overflow))
+	t.env.onDiskOK()
 	return nil
 }
 
@@ -291,36 +287,32 @@ func (t *Topic) drain() bool {
 			continue
 		}
 		t.mu.RUnlock()
-		if t.diskDepth.Load() <= 0 {
+		// the backend is read only here; a publish that overflows to it
+		// signals the pump again
+		recs := t.backend.Read(pumpBatch)
+		if len(recs) == 0 {
 			return true
 		}
-		var data []byte
-		select {
-		case data = <-t.backend.ReadChan():
-			t.diskDepth.Add(-1)
-		case <-t.exitCh:
-			return false
-		}
-		m, err := decodeMessage(data)
-		if err != nil {
+		msgs := decodeBatch(recs, func(err error) {
 			t.env.log.Logf(lg.ERROR, "TOPIC(%s): dropping unreadable disk record: %s", t.name, err)
-			continue
-		}
+		})
 		t.mu.RLock()
 		switch {
 		case t.exiting:
 			t.mu.RUnlock()
-			if err := t.backend.Put(data); err == nil {
-				t.diskDepth.Add(1)
-				t.room.wrote(int64(4 + len(data)))
+			if err := t.backend.PutBatch(recs); err == nil {
+				t.room.wrote(recordsCost(msgs))
 			}
 			return false
 		case t.canFanOutLocked():
-			t.fanOutLocked([]*Message{m})
+			t.fanOutLocked(msgs)
 		default:
 			t.qmu.Lock()
-			t.queue.pushFront(m)
+			for i := len(msgs) - 1; i >= 0; i-- {
+				t.queue.pushFront(msgs[i])
+			}
 			t.qmu.Unlock()
+			t.room.hold(recordsCost(msgs))
 		}
 		t.mu.RUnlock()
 	}
@@ -435,9 +427,7 @@ func (t *Topic) IsPaused() bool { return t.paused.Load() }
 // theirs.
 func (t *Topic) Empty() error {
 	t.room.unhold(t.dropQueue())
-	err := t.backend.Empty()
-	t.diskDepth.Store(0)
-	return err
+	return t.backend.Empty()
 }
 
 // dropQueue empties the topic's memory queue and returns the record cost
@@ -489,8 +479,8 @@ func (t *Topic) closeOnce() error {
 	var pending []*Message
 	t.queue.drain(func(m *Message) { pending = append(pending, m) })
 	t.qmu.Unlock()
-	for _, m := range pending {
-		if err := t.backend.Put(m.encode()); err != nil && firstErr == nil {
+	if len(pending) > 0 {
+		if err := flushToBackend(t.backend, pending); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}

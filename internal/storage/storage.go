@@ -1,6 +1,6 @@
 // Package storage holds the backends a topic or channel keeps its messages
-// in beyond its in-memory queue: NSQ's disk queue (go-diskqueue, so an NSQ
-// data directory is read as is) and a discarding backend for #ephemeral
+// in beyond its in-memory queue: NSQ's disk queue (internal/diskq, NSQ's
+// file format, so an NSQ data directory is read as is) and a discarding backend for #ephemeral
 // topics and channels. A durable backend that acknowledges only after fsync
 // fits the same interface.
 package storage
@@ -9,18 +9,22 @@ import (
 	"errors"
 	"time"
 
-	diskqueue "github.com/nsqio/go-diskqueue"
-
+	"github.com/dropin/nsq/internal/diskq"
 	"github.com/dropin/nsq/internal/lg"
 )
 
 // Backend stores encoded messages in FIFO order. Implementations are safe
-// for concurrent use; ReadChan has a single reader (the owner's pump).
+// for concurrent use; Read has a single caller (the owner's pump).
 type Backend interface {
 	// Put stores one encoded message.
 	Put(data []byte) error
-	// ReadChan yields stored messages in order; a receive consumes one.
-	ReadChan() <-chan []byte
+	// PutBatch stores records in order, all or nothing.
+	PutBatch(recs [][]byte) error
+	// Read consumes and returns up to max stored messages in order, none
+	// when empty; it does not block.
+	Read(max int) [][]byte
+	// Ready is signalled after a Put, so an empty Read can wait on it.
+	Ready() <-chan struct{}
 	// Depth is the number of stored, unread messages.
 	Depth() int64
 	// Empty drops every stored message.
@@ -42,30 +46,24 @@ type DiskOptions struct {
 	Log             *lg.Leveled
 }
 
-// NewDisk opens (or creates) the go-diskqueue named name in o.DataPath. Its
-// files are <name>.diskqueue.NNNNNN.dat and <name>.diskqueue.meta.dat, as
-// NSQ names them.
+// NewDisk opens (or creates) the disk queue named name in o.DataPath. Its
+// files are NSQ's: <name>.diskqueue.NNNNNN.dat and
+// <name>.diskqueue.meta.dat (see internal/diskq), so an NSQ data directory
+// is read as is.
 func NewDisk(name string, o DiskOptions) Backend {
-	logf := func(lvl diskqueue.LogLevel, f string, args ...any) {
-		o.Log.Logf(lg.Level(lvl), f, args...)
-	}
-	return diskBackend{diskqueue.New(name, o.DataPath, o.MaxBytesPerFile, o.MinMsgSize, o.MaxMsgSize,
-		o.SyncEvery, o.SyncTimeout, logf)}
-}
-
-// diskBackend adapts go-diskqueue, whose Delete only closes the queue.
-type diskBackend struct {
-	diskqueue.Interface
-}
-
-// Delete removes the queue's files (Empty does that in go-diskqueue) and
-// closes it.
-func (d diskBackend) Delete() error {
-	err := d.Interface.Empty()
-	if e := d.Interface.Delete(); err == nil {
-		err = e
-	}
-	return err
+	return diskq.Open(name, diskq.Options{
+		DataPath:        o.DataPath,
+		MaxBytesPerFile: o.MaxBytesPerFile,
+		MinMsgSize:      o.MinMsgSize,
+		MaxMsgSize:      o.MaxMsgSize,
+		SyncEvery:       o.SyncEvery,
+		SyncTimeout:     o.SyncTimeout,
+		Logf: func(lvl diskq.Level, f string, args ...any) {
+			if o.Log != nil {
+				o.Log.Logf(lg.Level(lvl), f, args...)
+			}
+		},
+	})
 }
 
 // errClosed is returned by a closed Discard.
@@ -90,8 +88,14 @@ func (d *Discard) Put([]byte) error {
 	}
 }
 
-// ReadChan never yields.
-func (d *Discard) ReadChan() <-chan []byte { return nil }
+// PutBatch drops recs.
+func (d *Discard) PutBatch([][]byte) error { return d.Put(nil) }
+
+// Read never yields.
+func (d *Discard) Read(int) [][]byte { return nil }
+
+// Ready is never signalled.
+func (d *Discard) Ready() <-chan struct{} { return nil }
 
 // Depth is always 0.
 func (d *Discard) Depth() int64 { return 0 }

@@ -21,7 +21,7 @@ func TestDiskRoundTripAndDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := string(<-d.ReadChan()); got != "a" {
+	if got := readOne(t, d); got != "a" {
 		t.Fatalf("read %q", got)
 	}
 	if err := d.Close(); err != nil {
@@ -31,7 +31,7 @@ func TestDiskRoundTripAndDelete(t *testing.T) {
 	if n := d.Depth(); n != 2 {
 		t.Fatalf("depth after reopen %d", n)
 	}
-	if got := string(<-d.ReadChan()); got != "bb" {
+	if got := readOne(t, d); got != "bb" {
 		t.Fatalf("read after reopen %q", got)
 	}
 	if err := d.Delete(); err != nil {
@@ -45,11 +45,20 @@ func TestDiskRoundTripAndDelete(t *testing.T) {
 
 func TestDiscard(t *testing.T) {
 	d := NewDiscard()
-	if err := d.Put([]byte("x")); err != nil || d.Depth() != 0 || d.ReadChan() != nil {
+	if err := d.Put([]byte("x")); err != nil || d.Depth() != 0 || d.Read(1) != nil {
 		t.Fatal("discard kept something")
 	}
 	d.Close()
 	if d.Put([]byte("x")) == nil {
 		t.Fatal("closed discard accepted a put")
 	}
+}
+
+func readOne(t *testing.T, d Backend) string {
+	t.Helper()
+	recs := d.Read(1)
+	if len(recs) != 1 {
+		t.Fatalf("read %d records, want 1", len(recs))
+	}
+	return string(recs[0])
 }
