@@ -105,35 +105,49 @@ func start(t *testing.T, side, kind string, args ...string) *daemon {
 	if side == "our" {
 		dir = ourBinDir(t)
 	}
-	d := &daemon{side: side, kind: kind, http: freeAddr(t)}
-	base := []string{"--http-address=" + d.http}
-	if kind != "nsqadmin" {
-		d.tcp = freeAddr(t)
-		base = append(base, "--tcp-address="+d.tcp, "--broadcast-address=127.0.0.1")
-	}
-	if kind == "nsqd" {
-		d.https = freeAddr(t)
-		base = append(base, "--data-path="+t.TempDir(), "--https-address="+d.https)
-	}
-	d.proc = testutil.StartProc(t, filepath.Join(dir, kind), nil, append(base, args...)...)
 	ping := "/ping"
 	for _, a := range args {
 		if bp, ok := strings.CutPrefix(a, "--base-path="); ok {
 			ping = strings.TrimSuffix(bp, "/") + ping
 		}
 	}
-	err := testutil.Poll(15*time.Second, func() bool {
-		resp, err := http.Get("http://" + d.http + ping)
-		if err != nil {
-			return false
+	var data string
+	if kind == "nsqd" {
+		data = t.TempDir()
+	}
+	// a port picked free may be taken by another process before the daemon
+	// binds it: then try again with new ports
+	for attempt := 1; ; attempt++ {
+		d := &daemon{side: side, kind: kind, http: freeAddr(t)}
+		base := []string{"--http-address=" + d.http}
+		if kind != "nsqadmin" {
+			d.tcp = freeAddr(t)
+			base = append(base, "--tcp-address="+d.tcp, "--broadcast-address=127.0.0.1")
 		}
-		resp.Body.Close()
-		return true // serving (with --tls-required even /ping is 403)
-	})
-	if err != nil || d.proc.Exited() {
+		if kind == "nsqd" {
+			d.https = freeAddr(t)
+			base = append(base, "--data-path="+data, "--https-address="+d.https)
+		}
+		d.proc = testutil.StartProc(t, filepath.Join(dir, kind), nil, append(base, args...)...)
+		err := testutil.Poll(15*time.Second, func() bool {
+			if d.proc.Exited() {
+				return true
+			}
+			resp, err := http.Get("http://" + d.http + ping)
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return true // serving (with --tls-required even /ping is 403)
+		})
+		if err == nil && !d.proc.Exited() {
+			return d
+		}
+		if attempt < 3 && d.proc.Exited() && strings.Contains(d.proc.Stderr.String()+d.proc.Stdout.String(), "address already in use") {
+			continue
+		}
 		t.Fatalf("%s %s did not start: %v\n%s%s", side, kind, err, d.proc.Stdout.String(), d.proc.Stderr.String())
 	}
-	return d
 }
 
 // req is one HTTP request sent to both sides.
