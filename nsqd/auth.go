@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,17 +89,24 @@ func newAuthClient(addrs []string, method string, http *httpapi.Client) *authCli
 // query asks the auth servers, starting at a random one, until one
 // answers with a valid reply.
 func (a *authClient) query(c *client, secret string) (*authState, error) {
-	remoteIP, _, _ := net.SplitHostPort(c.remoteAddr)
+	c.mu.Lock()
+	tlsState := c.tlsState
+	c.mu.Unlock()
+	return a.queryFrom(c.remoteAddr, tlsState, secret)
+}
+
+// queryFrom asks for the authorizations of secret presented from
+// remoteAddr over a connection with tlsState (nil without TLS).
+func (a *authClient) queryFrom(remoteAddr string, tlsState *tls.ConnectionState, secret string) (*authState, error) {
+	remoteIP, _, _ := net.SplitHostPort(remoteAddr)
 	commonName := ""
 	tlsOn := false
-	c.mu.Lock()
-	if c.tlsState != nil {
+	if tlsState != nil {
 		tlsOn = true
-		if len(c.tlsState.PeerCertificates) > 0 {
-			commonName = c.tlsState.PeerCertificates[0].Subject.CommonName
+		if len(tlsState.PeerCertificates) > 0 {
+			commonName = tlsState.PeerCertificates[0].Subject.CommonName
 		}
 	}
-	c.mu.Unlock()
 	v := url.Values{}
 	v.Set("common_name", commonName)
 	v.Set("remote_ip", remoteIP)

@@ -89,6 +89,10 @@ func (s *httpServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		fmt.Fprintf(w, `{"message": "TLS_REQUIRED", "https_port": %d}`, port)
 		return
 	}
+	if err := s.authorize(req); err != nil {
+		httpapi.RespondV1(w, err.Code, *err)
+		return
+	}
 	s.router.ServeHTTP(w, req)
 }
 

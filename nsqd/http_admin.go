@@ -242,9 +242,12 @@ func (s *httpServer) config(w http.ResponseWriter, req *http.Request, ps httprou
 	s.n.optsMu.Lock()
 	defer s.n.optsMu.Unlock()
 	var value any
-	if opt == "statsd_prefix" {
+	switch {
+	case opt == "statsd_prefix":
 		value = s.n.statsdPrefix()
-	} else {
+	case opt == "http_admin_token" && s.n.opts.HTTPAdminToken != "":
+		value = "********" // never shown
+	default:
 		v, ok := cfg.Lookup(s.n.opts, opt)
 		if !ok {
 			return nil, errBadRequest("INVALID_OPTION")

@@ -55,6 +55,7 @@ type NSQD struct {
 	tlsRequired   TLSRequired
 	httpClient    *httpapi.Client
 	auth          *authClient
+	httpAuth      httpAuthCache
 	lookup        *lookupPeers
 
 	dataDir  *os.File // flocked

@@ -24,15 +24,23 @@ type Options struct {
 	LogPrefix string   `flag:"log-prefix"`
 	Logger    lg.Logger
 
-	TCPAddress               string        `flag:"tcp-address"`
-	HTTPAddress              string        `flag:"http-address"`
-	HTTPSAddress             string        `flag:"https-address"`
-	BroadcastAddress         string        `flag:"broadcast-address"`
-	BroadcastTCPPort         int           `flag:"broadcast-tcp-port"`
-	BroadcastHTTPPort        int           `flag:"broadcast-http-port"`
-	NSQLookupdTCPAddresses   []string      `flag:"lookupd-tcp-address" cfg:"nsqlookupd_tcp_addresses"`
-	AuthHTTPAddresses        []string      `flag:"auth-http-address" cfg:"auth_http_addresses"`
-	AuthHTTPRequestMethod    string        `flag:"auth-http-request-method"`
+	TCPAddress             string   `flag:"tcp-address"`
+	HTTPAddress            string   `flag:"http-address"`
+	HTTPSAddress           string   `flag:"https-address"`
+	BroadcastAddress       string   `flag:"broadcast-address"`
+	BroadcastTCPPort       int      `flag:"broadcast-tcp-port"`
+	BroadcastHTTPPort      int      `flag:"broadcast-http-port"`
+	NSQLookupdTCPAddresses []string `flag:"lookupd-tcp-address" cfg:"nsqlookupd_tcp_addresses"`
+	AuthHTTPAddresses      []string `flag:"auth-http-address" cfg:"auth_http_addresses"`
+	AuthHTTPRequestMethod  string   `flag:"auth-http-request-method"`
+	// HTTPAdminToken, when set, is required as "Authorization: Bearer
+	// <token>" on the HTTP admin routes (/topic/*, /channel/*, /config/*,
+	// /debug/*). Beyond NSQ; empty (the default) leaves them open.
+	HTTPAdminToken string `flag:"http-admin-token"`
+	// HTTPAuthRequired makes HTTP /pub and /mpub require "Authorization:
+	// Bearer <secret>" with a secret the auth server grants publish on the
+	// topic (or the admin token). Needs --auth-http-address. Beyond NSQ.
+	HTTPAuthRequired         bool          `flag:"http-auth-required"`
 	HTTPClientConnectTimeout time.Duration `flag:"http-client-connect-timeout"`
 	HTTPClientRequestTimeout time.Duration `flag:"http-client-request-timeout"`
 	LookupdPingInterval      time.Duration // fixed at 15s in NSQ
@@ -299,6 +307,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--max-deflate-level must be [1,9]")
 	case o.AuthHTTPRequestMethod != "get" && o.AuthHTTPRequestMethod != "post":
 		return fmt.Errorf("--auth-http-request-method must be post or get")
+	case o.HTTPAuthRequired && len(o.AuthHTTPAddresses) == 0:
+		return fmt.Errorf("--http-auth-required needs --auth-http-address")
 	case o.MemQueueSize < 0:
 		return fmt.Errorf("--mem-queue-size must be >= 0")
 	case o.MaxMsgSize < 1:

@@ -33,6 +33,8 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 	fs.String("tcp-address", opts.TCPAddress, "<addr>:<port> to listen on for TCP clients")
 	fs.Var(&cfg.StringList{}, "auth-http-address", "<addr>:<port> or a full url to query auth server (may be given multiple times)")
 	fs.String("auth-http-request-method", opts.AuthHTTPRequestMethod, "HTTP method to use for auth server requests: get or post")
+	fs.String("http-admin-token", opts.HTTPAdminToken, "require 'Authorization: Bearer <token>' on HTTP /topic/*, /channel/*, /config/* and /debug/* (default: open, as NSQ)")
+	fs.Bool("http-auth-required", opts.HTTPAuthRequired, "require 'Authorization: Bearer <secret>' granted publish by the auth server on HTTP /pub and /mpub (needs --auth-http-address)")
 	fs.String("broadcast-address", opts.BroadcastAddress, "address that will be registered with lookupd (defaults to the OS hostname)")
 	fs.Int("broadcast-tcp-port", opts.BroadcastTCPPort, "TCP port that will be registered with lookupd (defaults to the TCP port that this nsqd is listening on)")
 	fs.Int("broadcast-http-port", opts.BroadcastHTTPPort, "HTTP port that will be registered with lookupd (defaults to the HTTP port that this nsqd is listening on)")
