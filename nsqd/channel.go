@@ -86,6 +86,10 @@ type Channel struct {
 	waiters    []*client // subscribers idle until a message arrives
 	exiting    bool
 	epoch      uint64 // bumped by empty so the disk pump drops a stale read
+	// onDisk counts messages given to the backend (or about to be) that the
+	// disk pump has not moved back to memory; while it is above zero new
+	// messages go to disk too, behind them. Always 0 for #ephemeral.
+	onDisk int64
 
 	paused           atomic.Bool
 	messageCount     atomic.Uint64
@@ -130,6 +134,7 @@ func newChannel(topicName, name string, env *queueEnv, deadTarget *atomic.Bool, 
 		c.backend = storage.NewDisk(topicName+":"+name, env.disk)
 		c.room = env.room
 		c.room.queueOpened()
+		c.onDisk = c.backend.Depth()
 		if c.backend.Depth() > 0 {
 			// read ahead at once, so peek and oldest_msg_age_ms see the
 			// head of a backlog left by a restart
@@ -180,9 +185,14 @@ func (c *Channel) putMessages(msgs []*Message) error {
 }
 
 // pushLocked appends m to the memory queue if it has room or a subscriber
-// is waiting for it, and wakes one waiting subscriber.
+// is waiting for it, and wakes one waiting subscriber. While older
+// messages are on disk it refuses, so m queues behind them there and the
+// channel keeps publish order.
 func (c *Channel) pushLocked(m *Message) bool {
-	if c.queue.len() >= c.env.memQueueSize && c.queue.len() >= len(c.waiters) {
+	if c.onDisk > 0 || c.queue.len() >= c.env.memQueueSize && c.queue.len() >= len(c.waiters) {
+		if !c.ephemeral {
+			c.onDisk++ // the caller writes it to the backend
+		}
 		return false
 	}
 	c.queue.pushBack(m)
@@ -542,7 +552,11 @@ func (c *Channel) Empty() error {
 	for _, cl := range clients {
 		cl.resetInFlight()
 	}
-	return c.backend.Empty()
+	err := c.backend.Empty()
+	c.mu.Lock()
+	c.onDisk = c.backend.Depth()
+	c.mu.Unlock()
+	return err
 }
 
 // dropMemoryLocked drops every queued, in-flight and deferred message and

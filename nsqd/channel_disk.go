@@ -56,6 +56,9 @@ func (c *Channel) keepInMemory(msgs []*Message, held bool) {
 		c.queue.pushBack(m)
 		c.wakeOneLocked()
 	}
+	if !c.ephemeral {
+		c.onDisk -= int64(len(msgs)) // counted by pushLocked, never written
+	}
 	if !held {
 		c.room.hold(recordsCost(msgs))
 	}
@@ -118,6 +121,8 @@ func (c *Channel) fillFromDisk() bool {
 		case c.epoch != epoch:
 			// emptied while we read them
 		default:
+			// also the unreadable records: they left the backend
+			c.onDisk = max(0, c.onDisk-int64(len(recs)))
 			for _, m := range msgs {
 				c.queue.pushBack(m)
 				c.wakeOneLocked()

@@ -38,10 +38,10 @@
 // NSQ promises no delivery order; this nsqd keeps more, and the tests pin
 // down exactly this much. To one subscriber, without requeues or timeouts,
 // a channel's messages come in publish order, also when the backlog spills
-// to disk. A message published while the backlog is on disk and memory has
-// room again goes to memory and may overtake older messages on disk. After
-// a clean restart, what was on disk comes first and in order, then what was
-// queued in memory (older), in order, then what was in flight or deferred.
+// to disk: while older messages are on disk, new ones queue behind them
+// there (Channel.onDisk) even when memory has room again. After a clean
+// restart, what was on disk comes first and in order, then what was queued
+// in memory (older), in order, then what was in flight or deferred.
 //
 // # Logging
 //

@@ -213,11 +213,15 @@ func (t *Topic) enqueue(msgs []*Message) error {
 	var overflow []*Message
 	var held int64
 	t.qmu.Lock()
+	// while older messages are on disk, new ones go behind them there, so
+	// the pump (memory first, then disk) keeps publish order
+	toMemory := t.backend.Depth() == 0
 	for _, m := range msgs {
-		if t.queue.len() < t.env.memQueueSize {
+		if toMemory && t.queue.len() < t.env.memQueueSize {
 			t.queue.pushBack(m)
 			held += recordCost(m)
 		} else {
+			toMemory = false
 			overflow = append(overflow, m)
 		}
 	}
