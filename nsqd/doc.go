@@ -33,6 +33,12 @@
 // backend for #ephemeral names. On a clean stop, every queued, in-flight and
 // deferred message is written to the channel's backend.
 //
+// A full disk must not cost acknowledged messages: diskRoom (atomics only,
+// no lock) counts the record bytes durable queues hold in memory and
+// refuses a publish, before any queue is touched, unless the data file
+// system has room for it, a copy per channel, all of memory and a margin.
+// A record the backend still refuses stays in memory.
+//
 // # Order
 //
 // NSQ promises no delivery order; this nsqd keeps more, and the tests pin
