@@ -1,0 +1,405 @@
+package replication
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+
+	"github.com/dropin/nsq/internal/logstore"
+	"github.com/dropin/nsq/internal/vfs"
+)
+
+const kindTest logstore.Kind = 1
+
+// testMember is one node of a test group with its own disk.
+type testMember struct {
+	id uint64
+	fs *vfs.MemFS
+	st *Storage
+	n  atomic.Pointer[Node] // read by proposing goroutines
+
+	mu      sync.Mutex // guards applied
+	applied []logstore.Entry
+}
+
+func (m *testMember) appliedCopy() []logstore.Entry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.applied)
+}
+
+// testGroup is an in-process group on a MemNetwork, every member on its
+// own strict MemFS.
+type testGroup struct {
+	t       testing.TB
+	net     *MemNetwork
+	members map[uint64]*testMember
+	timeout time.Duration // ProposeTimeout
+}
+
+func newTestGroup(t testing.TB, ids ...uint64) *testGroup {
+	g := &testGroup{t: t, net: NewMemNetwork(), members: map[uint64]*testMember{}, timeout: 5 * time.Second}
+	for _, id := range ids {
+		g.members[id] = &testMember{id: id, fs: vfs.NewMemFS()}
+	}
+	for _, id := range ids {
+		g.start(id)
+	}
+	t.Cleanup(func() {
+		for id := range g.members {
+			g.stop(id)
+		}
+	})
+	return g
+}
+
+func (g *testGroup) peers() []uint64 {
+	var ids []uint64
+	for id := range g.members {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// start opens the member's storage and starts its node; the state
+// machine (the applied list) starts empty, so Applied is 0.
+func (g *testGroup) start(id uint64) {
+	g.t.Helper()
+	m := g.members[id]
+	st, err := OpenStorage(StorageOptions{FS: m.fs, Dir: "/data", Peers: g.peers(), SegmentBytes: 64 << 10})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	m.mu.Lock()
+	m.applied = nil
+	m.mu.Unlock()
+	n, err := NewNode(Options{
+		ID: id, Group: 7, Storage: st, Transport: g.net,
+		Apply: func(e logstore.Entry) error {
+			m.mu.Lock()
+			m.applied = append(m.applied, logstore.Entry{Index: e.Index, Term: e.Term, Kind: e.Kind, Data: slices.Clone(e.Data)})
+			m.mu.Unlock()
+			return nil
+		},
+		TickInterval: 10 * time.Millisecond, ElectionTicks: 20, HeartbeatTicks: 2,
+		ProposeTimeout: g.timeout,
+		Logf:           func(f string, a ...any) {},
+	})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	m.st = st
+	m.n.Store(n)
+	g.net.Register(id, func(group uint64, msg *pb.Message) {
+		if group == 7 {
+			n.Receive(msg)
+		}
+	})
+}
+
+// stop cuts the member off and stops it (a dead node).
+func (g *testGroup) stop(id uint64) {
+	m := g.members[id]
+	n := m.n.Load()
+	if n == nil {
+		return
+	}
+	g.net.Unregister(id)
+	n.Stop()
+	m.st.Close()
+	m.n.Store(nil)
+	m.st = nil
+}
+
+func (g *testGroup) running() []*testMember {
+	var out []*testMember
+	for _, id := range g.peers() {
+		if m := g.members[id]; m.n.Load() != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitLeader polls until a running member leads, for at most 20s.
+func (g *testGroup) waitLeader() *testMember {
+	g.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range g.running() {
+			if n := m.n.Load(); n != nil && n.IsLeader() {
+				return m
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	g.t.Fatal("no leader elected within 20s")
+	return nil
+}
+
+// proposeAll proposes data through the current leader from a few
+// goroutines, retrying on a leader change (bounded), and returns the
+// acknowledged proposals (all of them, or the test fails).
+func (g *testGroup) proposeAll(prefix string, count int) []string {
+	g.t.Helper()
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	errc := make(chan error, count)
+	const workers = 16
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < count; i += workers {
+				data := fmt.Sprintf("%s-%04d", prefix, i)
+				var err error
+				for attempt := 0; attempt < 50; attempt++ {
+					var leader *Node
+					for _, m := range g.running() {
+						if n := m.n.Load(); n != nil && n.IsLeader() {
+							leader = n
+						}
+					}
+					if leader == nil {
+						err = errors.New("no leader")
+						time.Sleep(20 * time.Millisecond)
+						continue
+					}
+					if err = leader.Propose(kindTest, []byte(data)).Wait(); err == nil {
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				if err != nil {
+					errc <- fmt.Errorf("%s: %w", data, err)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, data)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		g.t.Fatal(err)
+	}
+	return acked
+}
+
+// waitConverged polls (at most 30s) until every running member applied
+// the same entries as the leader's commit index, then checks their logs
+// are identical record for record and returns the applied entries.
+func (g *testGroup) waitConverged() []logstore.Entry {
+	g.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ms := g.running()
+		lead := g.waitLeader()
+		commit := lead.n.Load().Status().Commit
+		done := true
+		for _, m := range ms {
+			if a := m.appliedCopy(); len(a) == 0 || a[len(a)-1].Index < commit {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, m := range ms {
+				g.t.Logf("node %d: %+v", m.id, m.n.Load().Status())
+			}
+			g.t.Fatal("members did not converge within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ms := g.running()
+	ref := ms[0].appliedCopy()
+	for _, m := range ms[1:] {
+		a := m.appliedCopy()
+		n := min(len(a), len(ref))
+		if !slices.EqualFunc(a[:n], ref[:n], entryEqual) {
+			g.t.Fatalf("node %d applied differs from node %d", m.id, ms[0].id)
+		}
+	}
+	// The logs themselves: every record of the shorter log equal.
+	refLog := readLog(g.t, ms[0].st)
+	for _, m := range ms[1:] {
+		l := readLog(g.t, m.st)
+		n := min(len(l), len(refLog))
+		if n < len(ref) || !slices.EqualFunc(l[:n], refLog[:n], entryEqual) {
+			g.t.Fatalf("node %d log differs from node %d's (%d vs %d records)", m.id, ms[0].id, len(l), len(refLog))
+		}
+	}
+	return ref
+}
+
+func entryEqual(a, b logstore.Entry) bool {
+	return a.Index == b.Index && a.Term == b.Term && a.Kind == b.Kind && string(a.Data) == string(b.Data)
+}
+
+func readLog(t testing.TB, st *Storage) []logstore.Entry {
+	t.Helper()
+	l := st.Log()
+	ents, err := l.Entries(l.FirstIndex(), l.LastIndex()+1, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]logstore.Entry, len(ents))
+	for i, e := range ents {
+		out[i] = logstore.Entry{Index: e.Index, Term: e.Term, Kind: e.Kind, Data: slices.Clone(e.Data)}
+	}
+	return out
+}
+
+// checkAcked fails unless every acknowledged proposal was applied exactly
+// once.
+func checkAcked(t testing.TB, applied []logstore.Entry, acked []string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, e := range applied {
+		if e.Kind == kindTest {
+			seen[string(e.Data)]++
+		}
+	}
+	for _, a := range acked {
+		if seen[a] != 1 {
+			t.Fatalf("acknowledged %q applied %d times", a, seen[a])
+		}
+	}
+}
+
+func TestGroupReplicates(t *testing.T) {
+	g := newTestGroup(t, 1, 2, 3)
+	g.waitLeader()
+	acked := g.proposeAll("a", 1000)
+	applied := g.waitConverged()
+	checkAcked(t, applied, acked)
+	st := g.waitLeader().n.Load().Status()
+	if len(st.Progress) != 3 || st.Applied < 1000 {
+		t.Fatalf("leader status: %+v", st)
+	}
+	for id, pr := range st.Progress {
+		if pr.Match < 1000 {
+			t.Errorf("follower %d match %d", id, pr.Match)
+		}
+	}
+	follower := g.running()[0]
+	if follower.n.Load().IsLeader() {
+		follower = g.running()[1]
+	}
+	err := follower.n.Load().Propose(kindTest, []byte("x")).Wait()
+	var nl *NotLeaderError
+	if !errors.As(err, &nl) || nl.Leader == 0 {
+		t.Fatalf("proposal on a follower: %v", err)
+	}
+	if err := follower.n.Load().Propose(logstore.KindNoop, nil).Wait(); !errors.Is(err, ErrReservedKind) {
+		t.Fatalf("reserved kind: %v", err)
+	}
+}
+
+func TestGroupLeaderFailover(t *testing.T) {
+	g := newTestGroup(t, 1, 2, 3)
+	acked := g.proposeAll("a", 300)
+	old := g.waitLeader()
+	g.stop(old.id)
+	acked = append(acked, g.proposeAll("b", 300)...)
+	if g.waitLeader().id == old.id {
+		t.Fatal("stopped node still leads")
+	}
+	checkAcked(t, g.waitConverged(), acked)
+	g.start(old.id) // restart: it catches up and replays its log
+	acked = append(acked, g.proposeAll("c", 100)...)
+	checkAcked(t, g.waitConverged(), acked)
+}
+
+func TestGroupQuorumLoss(t *testing.T) {
+	g := newTestGroup(t, 1, 2, 3)
+	g.timeout = 500 * time.Millisecond
+	for _, m := range g.members {
+		g.stop(m.id)
+		g.start(m.id)
+	}
+	acked := g.proposeAll("a", 50)
+	lead := g.waitLeader()
+	var others []uint64
+	for _, id := range g.peers() {
+		if id != lead.id {
+			others = append(others, id)
+		}
+	}
+	g.stop(others[0])
+	g.stop(others[1])
+	// Proposals on the lone survivor fail (timeout while it still thinks
+	// it leads, NotLeader once CheckQuorum made it step down); none may
+	// ever succeed.
+	var sawStepDown bool
+	for i := 0; i < 20; i++ {
+		err := lead.n.Load().Propose(kindTest, []byte(fmt.Sprintf("lost-%d", i))).Wait()
+		switch {
+		case err == nil:
+			t.Fatalf("proposal %d succeeded without a quorum", i)
+		case errors.Is(err, ErrNotLeader):
+			sawStepDown = true
+			time.Sleep(25 * time.Millisecond)
+		case !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrDropped):
+			t.Fatalf("proposal %d: %v", i, err)
+		}
+	}
+	if !sawStepDown {
+		t.Log("leader had not stepped down after 20 proposals (slow machine?)")
+	}
+	g.start(others[0])
+	g.timeout = 5 * time.Second
+	acked = append(acked, g.proposeAll("b", 50)...)
+	g.start(others[1])
+	checkAcked(t, g.waitConverged(), acked)
+}
+
+// TestGroupFollowerPowerCut: a follower loses every unsynced byte while
+// proposals run, restarts from what survived and catches up from peers.
+func TestGroupFollowerPowerCut(t *testing.T) {
+	g := newTestGroup(t, 1, 2, 3)
+	acked := g.proposeAll("a", 200)
+	lead := g.waitLeader()
+	var victim *testMember
+	for _, m := range g.running() {
+		if m.id != lead.id {
+			victim = m
+		}
+	}
+	var wg sync.WaitGroup
+	var more []string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		more = g.proposeAll("b", 300)
+	}()
+	// Cut power once the victim has applied some of the new entries.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(victim.appliedCopy()) < 250 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	victim.fs.Crash()
+	// The node notices on its next write (ErrCrashed) or on Stop; its
+	// storage is not closed onto the rebooted disk.
+	g.net.Unregister(victim.id)
+	victim.n.Load().Stop()
+	victim.n.Store(nil)
+	victim.st = nil
+	wg.Wait()
+	acked = append(acked, more...)
+	g.start(victim.id)
+	acked = append(acked, g.proposeAll("c", 100)...)
+	checkAcked(t, g.waitConverged(), acked)
+}
