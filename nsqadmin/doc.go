@@ -73,6 +73,13 @@
 // flags, and its channels with the same per-channel figures; this is what
 // the front page shows so that a backlog can be spotted at a glance.
 //
+// Channel operations of our nsqd (dead-letter setting and list, replay,
+// peek) and per-channel lag are fanned out to the topic's nodes by
+// ops.go: <bp>/api/topics/:topic/:channel/{config,dead,dead/replay,peek}
+// and <bp>/api/lag/:topic (docs/operations.md). <bp>/metrics serves
+// Prometheus metrics of nsqadmin's requests, its upstream queries
+// (counted in the HTTP client's transport) and the history (metrics.go).
+//
 // # Concurrency
 //
 // Options are read through an atomic pointer and replaced whole by PUT

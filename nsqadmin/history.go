@@ -45,6 +45,7 @@ type point struct {
 	inFlight   int64   // in flight to consumers
 	deferred   int64   // deferred
 	clients    int64   // connected consumers
+	oldestAge  int64   // ms the oldest waiting message has waited (max over channels and nodes)
 	rate       float64 // messages/s into the topic (topic, cluster) or handed to the channel; NaN if unknown
 	requeue    float64 // requeues/s; NaN if unknown
 	timeout    float64 // timeouts/s; NaN if unknown
@@ -139,6 +140,7 @@ func (h *history) record(now time.Time, answered []string, nodes []*TopicStats) 
 				a.inFlight += c.InFlightCount
 				a.deferred += c.DeferredCount
 				a.clients += int64(c.ClientCount)
+				a.oldestAge = max(a.oldestAge, c.lag.OldestMsgAgeMs)
 				a.requeues += d.requeues
 				a.timeouts += d.timeouts
 			}
@@ -174,6 +176,13 @@ func (h *history) record(now time.Time, answered []string, nodes []*TopicStats) 
 // recordGap adds a sample in which nothing could be seen (every upstream
 // failed): every series gets a hole, and the next good sample's rates
 // span the gap.
+// counts returns how many samples the ring holds and how many series.
+func (h *history) counts() (points, series int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return min(h.taken, h.size), len(h.series)
+}
+
 func (h *history) recordGap(now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -208,6 +217,7 @@ type HistoryPoint struct {
 	InFlight    int64    `json:"in_flight"`
 	Deferred    int64    `json:"deferred"`
 	Clients     int64    `json:"clients"`
+	OldestAgeMs int64    `json:"oldest_msg_age_ms"` // ours: the oldest waiting message's age
 	Rate        *float64 `json:"rate"`
 	RequeueRate *float64 `json:"requeue_rate"`
 	TimeoutRate *float64 `json:"timeout_rate"`
@@ -248,6 +258,7 @@ func (h *history) points(k seriesKey, sinceMs int64) []HistoryPoint {
 			InFlight:    p.inFlight,
 			Deferred:    p.deferred,
 			Clients:     p.clients,
+			OldestAgeMs: p.oldestAge,
 			Rate:        optFloat(p.rate),
 			RequeueRate: optFloat(p.requeue),
 			TimeoutRate: optFloat(p.timeout),

@@ -188,7 +188,7 @@ func TestAPIHistory(t *testing.T) {
 		t.Errorf("history = %v", r)
 	}
 	p := obj(list(r["points"])[len(list(r["points"]))-1])
-	wantKeys(t, "point", p, "ts", "depth", "topic_depth", "in_flight", "deferred", "clients", "rate", "requeue_rate", "timeout_rate")
+	wantKeys(t, "point", p, "ts", "depth", "topic_depth", "in_flight", "deferred", "clients", "oldest_msg_age_ms", "rate", "requeue_rate", "timeout_rate")
 	if num(p["clients"]) != 3 || num(p["in_flight"]) != 2 {
 		t.Errorf("point = %v", p)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dropin/nsq/internal/clusterinfo"
 	"github.com/dropin/nsq/internal/httpapi"
+	"github.com/dropin/nsq/internal/httpmetrics"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/version"
 )
@@ -65,9 +66,18 @@ func (n *NSQAdmin) handler() http.Handler {
 	r.DELETE(at("/api/topics/:topic/:channel"), api(n.admin(n.deleteChannelHandler)))
 	r.DELETE(at("/api/nodes/:node"), api(n.admin(n.tombstoneTopicProducerHandler)))
 
+	// beyond NSQ: dead letters and peek (ops.go), Prometheus metrics
+	r.GET(at("/api/topics/:topic/:channel/config"), api(n.channelConfigHandler))
+	r.POST(at("/api/topics/:topic/:channel/config"), api(n.admin(n.channelConfigHandler)))
+	r.GET(at("/api/topics/:topic/:channel/dead"), api(n.channelDeadHandler))
+	r.POST(at("/api/topics/:topic/:channel/dead/replay"), api(n.admin(n.channelReplayHandler)))
+	r.GET(at("/api/topics/:topic/:channel/peek"), api(n.channelPeekHandler))
+	r.GET(at("/api/lag/:topic"), api(n.topicLagHandler))
+	r.Handler(http.MethodGet, at("/metrics"), n.metrics.handler)
+
 	r.GET(at("/config/:opt"), api(n.configCIDROnly(n.getConfigHandler)))
 	r.PUT(at("/config/:opt"), api(n.configCIDROnly(n.putConfigHandler)))
-	return compress(sameOrigin(r))
+	return n.metrics.http.Wrap(compress(sameOrigin(r)), httpmetrics.RoutePattern(r))
 }
 
 // sameOrigin refuses state-changing requests (POST, PUT, DELETE) that a

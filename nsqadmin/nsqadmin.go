@@ -33,6 +33,7 @@ type NSQAdmin struct {
 	client     *httpapi.Client
 	cluster    *cluster
 	history    *history
+	metrics    *metrics
 	notifier   *notifier
 	graphite   *url.URL   // nil without --graphite-url
 	configCIDR *net.IPNet // nil: /config is open to everyone
@@ -73,6 +74,8 @@ func New(opts *Options) (*NSQAdmin, error) {
 	n.client = httpapi.NewClient(tlsConfig, opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout)
 	n.cluster = &cluster{clusterinfo.New(n.client, clusterinfo.Partial)}
 	n.history = newHistory(opts.HistoryInterval, opts.HistoryDuration)
+	n.metrics = newMetrics(n.history)
+	n.metrics.instrument(n.client.HTTP())
 	n.notifier = newNotifier(n.client, opts.NotificationHTTPEndpoint, n.logf)
 	if n.assets, err = newAssets(opts.DevStaticDir); err != nil {
 		return nil, err
@@ -191,6 +194,7 @@ func (n *NSQAdmin) sample() {
 	}()
 	opts := n.getOpts()
 	now := time.Now()
+	defer func() { n.metrics.sampleTime.Observe(time.Since(now).Seconds()) }()
 	producers, err := n.cluster.producers(ctx, opts.NSQLookupdHTTPAddresses, opts.NSQDHTTPAddresses)
 	if n.exiting() {
 		return
@@ -198,10 +202,12 @@ func (n *NSQAdmin) sample() {
 	if err != nil && !clusterinfo.IsPartial(err) {
 		n.logf(lg.WARN, "history: %s", err)
 		n.history.recordGap(now)
+		n.metrics.samples.WithLabelValues("gap").Inc()
 		return
 	}
 	if len(producers) == 0 {
 		n.history.record(now, nil, nil)
+		n.metrics.samples.WithLabelValues("ok").Inc()
 		return
 	}
 	var nodes []*TopicStats
@@ -220,7 +226,9 @@ func (n *NSQAdmin) sample() {
 	if len(answered) == 0 {
 		n.logf(lg.WARN, "history: no nsqd answered")
 		n.history.recordGap(now)
+		n.metrics.samples.WithLabelValues("gap").Inc()
 		return
 	}
 	n.history.record(now, answered, nodes)
+	n.metrics.samples.WithLabelValues("ok").Inc()
 }

@@ -61,6 +61,10 @@ func nodeChannelStats(p *Producer, topic string, c *clusterinfo.ChannelStats, no
 		ClientCount:         int(c.ClientCount),
 		Paused:              c.Paused,
 		E2E:                 nodeE2E(&c.E2E),
+		lag: ChannelLag{
+			Node: node, ChannelName: c.ChannelName, OldestMsgAgeMs: c.OldestMsgAgeMs, FinLatency: nodeE2E(&c.FinLatency),
+			MaxAttempts: c.MaxAttempts, DeadLetterTopic: c.DeadLetterTopic, DeadLetterCount: c.DeadLetterCount,
+		},
 	}
 	if c.Clients != nil {
 		cs.Clients = make([]*ClientStats, 0, len(c.Clients))
@@ -230,6 +234,7 @@ func newChannelAggregate(topic, channel string) *ChannelStats {
 		TopicName:   topic,
 		ChannelName: channel,
 		E2E:         &E2ELatency{Topic: topic, Channel: channel, Host: "*"},
+		lag:         ChannelLag{Node: "*", ChannelName: channel, FinLatency: &E2ELatency{Topic: topic, Channel: channel, Host: "*"}},
 	}
 }
 
@@ -249,6 +254,7 @@ func (c *ChannelStats) add(n *ChannelStats) {
 	c.ClientCount += n.ClientCount
 	c.Paused = c.Paused || n.Paused
 	c.E2E.add(n.E2E)
+	c.lag.add(n.lag)
 	c.Nodes = append(c.Nodes, n)
 	c.Clients = append(c.Clients, n.Clients...)
 }
@@ -305,4 +311,15 @@ func sortClients(cs []*ClientStats) {
 		}
 		return a.RemoteAddress < b.RemoteAddress
 	})
+}
+
+func (l *ChannelLag) add(n ChannelLag) {
+	l.FinLatency.add(n.FinLatency)
+	l.OldestMsgAgeMs = max(l.OldestMsgAgeMs, n.OldestMsgAgeMs)
+	l.MaxAttempts = max(l.MaxAttempts, n.MaxAttempts)
+	if l.DeadLetterTopic == "" {
+		l.DeadLetterTopic = n.DeadLetterTopic
+	}
+	l.DeadLetterCount += n.DeadLetterCount
+	l.Nodes = append(l.Nodes, n)
 }

@@ -80,6 +80,24 @@ type ChannelStats struct {
 	Clients             []*ClientStats  `json:"clients"`
 	Paused              bool            `json:"paused"`
 	E2E                 *E2ELatency     `json:"e2e_processing_latency"`
+
+	// lag is ours (from our nsqd; zero from NSQ's), served by
+	// /api/topics/:topic/lag and kept out of NSQ's shapes
+	lag ChannelLag
+}
+
+// ChannelLag is a channel's lag and dead-letter figures, on one node or
+// over all nodes (the oldest age and highest limit of the nodes, their
+// merged FIN latency and summed dead letters). Beyond NSQ.
+type ChannelLag struct {
+	Node            string       `json:"node"`
+	ChannelName     string       `json:"channel_name"`
+	OldestMsgAgeMs  int64        `json:"oldest_msg_age_ms"`
+	FinLatency      *E2ELatency  `json:"fin_latency"`
+	MaxAttempts     int64        `json:"max_attempts"`
+	DeadLetterTopic string       `json:"dead_letter_topic"`
+	DeadLetterCount int64        `json:"dead_letter_count"`
+	Nodes           []ChannelLag `json:"nodes,omitempty"`
 }
 
 // ClientStats is one consumer connection as nsqadmin serves it.

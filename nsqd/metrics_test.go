@@ -3,6 +3,8 @@ package nsqd
 import (
 	"strings"
 	"testing"
+
+	"github.com/dropin/nsq/internal/testutil"
 )
 
 func TestMetricsEndpoint(t *testing.T) {
@@ -27,6 +29,9 @@ func TestMetricsEndpoint(t *testing.T) {
 		body = b
 		return code == 200 && strings.Contains(b, `nsqd_channel_requeued_total{channel="c",topic="prom"} 1`)
 	}, "requeue counted in /metrics")
+	if v, ok := testutil.ParseMetrics(t, body).Value("nsqd_channel_messages_total", "topic", "prom", "channel", "c"); !ok || v != 3 {
+		t.Errorf("parsed nsqd_channel_messages_total = %v (present %v)", v, ok)
+	}
 	for _, want := range []string{
 		"nsqd_healthy 1",
 		`nsqd_topic_messages_total{topic="prom"} 3`,

@@ -136,6 +136,13 @@ type ChannelStats struct {
 	Clients             []*ClientStats `json:"clients"`
 	Paused              bool           `json:"paused"`
 	E2E                 E2E            `json:"e2e_processing_latency"`
+
+	// ours (absent from NSQ's nsqd, then zero): lag and dead letters
+	OldestMsgAgeMs  int64  `json:"oldest_msg_age_ms"`
+	FinLatency      E2E    `json:"fin_latency"`
+	MaxAttempts     int64  `json:"max_attempts"`
+	DeadLetterTopic string `json:"dead_letter_topic"`
+	DeadLetterCount int64  `json:"dead_letter_count"`
 }
 
 // E2E is an end-to-end processing latency summary in nsqd's /stats.

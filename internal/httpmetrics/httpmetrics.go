@@ -7,8 +7,10 @@ package httpmetrics
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -94,3 +96,35 @@ func (w *statusWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// RoutePattern names a request by the route of r it matches, with each
+// parameter's segment replaced by ":name" (/api/topics/:topic), or Other.
+func RoutePattern(r *httprouter.Router) func(*http.Request) string {
+	return func(req *http.Request) string {
+		h, ps, _ := r.Lookup(req.Method, req.URL.Path)
+		if h == nil {
+			if req.Method == http.MethodHead {
+				if h, ps, _ = r.Lookup(http.MethodGet, req.URL.Path); h != nil {
+					return pattern(req.URL.Path, ps)
+				}
+			}
+			return Other
+		}
+		return pattern(req.URL.Path, ps)
+	}
+}
+
+func pattern(path string, ps httprouter.Params) string {
+	if len(ps) == 0 {
+		return path
+	}
+	segs := strings.Split(path, "/")
+	next := 0
+	for i, s := range segs {
+		if next < len(ps) && s == ps[next].Value {
+			segs[i] = ":" + ps[next].Key
+			next++
+		}
+	}
+	return strings.Join(segs, "/")
+}

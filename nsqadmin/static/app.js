@@ -97,11 +97,13 @@ function swap(content) {
   const focusId = active && active.id && main.contains(active) ? active.id : null;
   const sel = focusId && 'selectionStart' in active ? [active.selectionStart, active.selectionEnd] : null;
   const open = new Set([...main.querySelectorAll('details[open][id]')].map((d) => d.id));
-  const values = new Map([...main.querySelectorAll('input[id], select[id], textarea[id]')].map((el) => [el.id, el.value]));
+  const values = new Map([...main.querySelectorAll('input[id], select[id], textarea[id]')].map((el) => [el.id, [el.value, el.checked]]));
   main.innerHTML = String(content);
-  for (const [id, v] of values) {
+  for (const [id, [v, checked]] of values) {
     const el = document.getElementById(id);
-    if (el && main.contains(el)) el.value = v;
+    if (!el || !main.contains(el)) continue;
+    if (el.type === 'checkbox') el.checked = checked;
+    else el.value = v;
   }
   for (const id of open) {
     const d = document.getElementById(id);
@@ -291,4 +293,4 @@ installHover(document.getElementById('chart-tip'));
 setPaused(state.paused);
 navigate(location.pathname + location.search, false);
 
-export { runAction };
+export { runAction, confirmDialog as confirmAction };

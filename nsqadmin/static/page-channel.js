@@ -12,6 +12,7 @@ import {
 } from './ui.js';
 import { graphEnabled, intervalPicker, largeGraph, metricTarget, e2eTargets } from './graphite.js';
 import { explainMissing } from './page-topic.js';
+import { loadOps, loadLag, deadLetters, peekPanel, finLatency, oldestAge } from './channel-ops.js';
 
 function port(addr) {
   const i = (addr || '').lastIndexOf(':');
@@ -59,12 +60,13 @@ export const pageChannel = {
       if (e instanceof ApiError && e.status === 404) return {};
       throw e;
     };
-    const [stats, hist] = await Promise.all([
-      get('/topics/' + enc(p.topic) + '/' + enc(p.channel)).catch(missing), loadHistory(p.topic, p.channel)]);
-    return { stats, hist, message: stats.message };
+    const [stats, hist, ops, lag] = await Promise.all([
+      get('/topics/' + enc(p.topic) + '/' + enc(p.channel)).catch(missing), loadHistory(p.topic, p.channel),
+      loadOps(p.topic, p.channel), loadLag(p.topic)]);
+    return { stats, hist, ops, lag: lag[p.channel] || {}, message: stats.message };
   },
   explain: (e, p) => explainMissing(e, p.topic),
-  render({ stats: s, hist }, p, ctx) {
+  render({ stats: s, hist, ops, lag }, p, ctx) {
     const crumbs = html`<nav class="crumbs"><a href="${link()}" data-nav>Topics</a> › <a href="${topicLink(p.topic)}" data-nav>${p.topic}</a> › <span>${p.channel}</span></nav>`;
     if (!s.channel_name) {
       return html`<section data-page="channel" data-missing="true">${crumbs}
@@ -97,8 +99,12 @@ export const pageChannel = {
         { key: 'messages', label: 'Messages', value: num(s.message_count), sub: 'handed to this channel' },
         { key: 'rate', label: 'Rate', value: rate(trend.rate) },
         { key: 'clients', label: 'Consumers', value: num(s.client_count), warn: s.client_count === 0 && s.depth > 0 },
+        { key: 'oldest', label: 'Oldest waiting', value: oldestAge(lag.oldest_msg_age_ms), sub: 'since publish' },
+        { key: 'fin_latency', label: 'Delivery → FIN', value: finLatency(lag.fin_latency) },
+        { key: 'dead_letters', label: 'Dead letters', value: num(lag.dead_letter_count || 0), warn: lag.dead_letter_count > 0,
+          sub: lag.max_attempts ? `after ${num(lag.max_attempts)} attempts` : 'no attempt limit' },
       ])}
-      ${historyCharts('channel', hist, { rateLabel: 'messages/s', depthLabel: 'depth', requeues: true })}
+      ${historyCharts('channel', hist, { rateLabel: 'messages/s', depthLabel: 'depth', requeues: true, oldest: true })}
       ${graphEnabled ? html`${intervalPicker(ctx)}<div class="graphite-row">
         ${largeGraph([metricTarget('*', s.topic_name, s.channel_name, 'depth')], 'depth', 'Depth (Graphite)')}
         ${largeGraph([metricTarget('*', s.topic_name, s.channel_name, 'message_count')], 'message_count', 'Messages/s (Graphite)')}
@@ -154,6 +160,9 @@ export const pageChannel = {
           <th class="num">${num(s.timeout_count)}</th><th class="num">${num(s.message_count)}</th><th class="num">${num(s.client_count)}</th>
           ${showDelivery ? html`<th class="num">${delivery(s)}</th>` : ''}${showE2E ? html`<th>${e2e(s.e2e_processing_latency)}</th>` : ''}</tr></tfoot>
       </table></div>
+
+      ${deadLetters(ops, s, ctx)}
+      ${peekPanel(ops, ctx)}
     </section>`;
   },
 };

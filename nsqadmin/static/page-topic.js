@@ -11,6 +11,7 @@ import {
   pauseButton, emptyTopicButton, deleteTopicButton, tombstoneButton,
 } from './ui.js';
 import { graphEnabled, intervalPicker, largeGraph, metricTarget, e2eTargets } from './graphite.js';
+import { loadLag, finLatency, oldestAge } from './channel-ops.js';
 
 // explainMissing turns "no upstream answered" into what it means for a topic.
 export async function explainMissing(e, topic) {
@@ -30,11 +31,11 @@ export const pageTopic = {
   title: (p) => 'Topic ' + p.topic,
   nav: 'topics',
   async load(p) {
-    const [stats, hist] = await Promise.all([get('/topics/' + enc(p.topic)), loadHistory(p.topic)]);
-    return { stats, hist, message: stats.message };
+    const [stats, hist, lag] = await Promise.all([get('/topics/' + enc(p.topic)), loadHistory(p.topic), loadLag(p.topic)]);
+    return { stats, hist, lag, message: stats.message };
   },
   explain: (e, p) => explainMissing(e, p.topic),
-  render({ stats: t, hist }, p, ctx) {
+  render({ stats: t, hist, lag }, p, ctx) {
     const chans = t.channels || [];
     const nodes = t.nodes || [];
     const trends = hist.channels || {};
@@ -64,7 +65,7 @@ export const pageTopic = {
         { key: 'channels', label: 'Channels', value: num(chans.length), sub: plural(consumers, 'consumer') },
         { key: 'nodes', label: 'Nodes', value: num(nodes.length) },
       ])}
-      ${historyCharts('topic', hist, { rateLabel: 'published/s', depthLabel: 'backlog (topic + channels)' })}
+      ${historyCharts('topic', hist, { rateLabel: 'published/s', depthLabel: 'backlog (topic + channels)', oldest: true })}
       ${graphEnabled ? html`${intervalPicker(ctx)}<div class="graphite-row">
         ${largeGraph([metricTarget('*', t.topic_name, '', 'depth')], 'depth', 'Depth (Graphite)')}
         ${largeGraph([metricTarget('*', t.topic_name, '', 'message_count')], 'message_count', 'Messages/s (Graphite)')}
@@ -76,7 +77,9 @@ export const pageTopic = {
       <div class="table-wrap"><table class="table" data-table="channels">
         <thead><tr><th>Channel</th><th class="num">Depth</th><th class="num" title="in memory + on disk">Memory + Disk</th>
           <th class="num">In flight</th><th class="num">Deferred</th><th class="num">Requeued</th><th class="num">Timed out</th>
-          <th class="num">Messages</th><th class="num">Rate</th><th class="num">Consumers</th>${showE2E ? html`<th>E2E latency</th>` : ''}</tr></thead>
+          <th class="num">Messages</th><th class="num">Rate</th><th class="num">Consumers</th>
+          <th class="num" title="Age of the oldest message waiting for delivery">Oldest waiting</th><th title="Delivery → FIN latency">FIN latency</th>
+          <th class="num" title="Messages moved to the dead-letter topic since nsqd start">Dead letters</th>${showE2E ? html`<th>E2E latency</th>` : ''}</tr></thead>
         <tbody>${chans.map((c) => {
           const tr = trends[c.channel_name] || {};
           return html`<tr data-channel="${c.channel_name}" class="${tr.growing ? 'row-growing' : ''}">
@@ -92,6 +95,9 @@ export const pageTopic = {
             <td class="num" data-field="messages">${num(c.message_count)}</td>
             <td class="num">${rate(tr.rate)}</td>
             <td class="num" data-field="clients">${num(c.client_count)}</td>
+            <td class="num" data-field="oldest">${oldestAge((lag[c.channel_name] || {}).oldest_msg_age_ms)}</td>
+            <td data-field="fin_latency">${finLatency((lag[c.channel_name] || {}).fin_latency)}</td>
+            <td class="num${(lag[c.channel_name] || {}).dead_letter_count ? ' warn-text' : ''}" data-field="dead_letters">${num((lag[c.channel_name] || {}).dead_letter_count || 0)}</td>
             ${showE2E ? html`<td>${e2e(c.e2e_processing_latency)}</td>` : ''}
           </tr>`;
         })}</tbody>

@@ -2,7 +2,7 @@
 // charts, and the admin actions with confirmations that say what is lost.
 
 import { html } from './html.js';
-import { num, rate, latency, plural } from './fmt.js';
+import { num, rate, latency, plural, duration } from './fmt.js';
 import { chart } from './chart.js';
 import { get, enc } from './api.js';
 import { link } from './links.js';
@@ -58,6 +58,11 @@ export function historyCharts(id, h, what) {
   return html`<div class="charts">
     ${chart({ id: id + '-rate', title: 'Message rate', unit: 'per second', series: rateSeries, format: rate, intervalMs: iv })}
     ${chart({ id: id + '-depth', title: 'Depth', unit: 'messages', series: depthSeries, format: num, intervalMs: iv })}
+    ${what.oldest ? chart({
+    id: id + '-oldest', title: 'Oldest waiting message', unit: 'age',
+    series: [{ label: 'oldest waiting', color: '#b5651d', fill: true, points: pts.map((p) => [p.ts, p.oldest_msg_age_ms === undefined ? null : p.oldest_msg_age_ms]) }],
+    format: (v) => (v ? duration(v * 1e6) : '0'), intervalMs: iv,
+  }) : ''}
   </div>`;
 }
 
