@@ -71,7 +71,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	c.createChannel(t, 0, "jobs", "work")
 	c.waitProducers(t, "jobs", 1)
 	a := startAdmin(t, func(o *Options) {
-		c.lookupdMode(o)
+		c.nsqdMode(o) // the node stays configured after it stops
 		o.HistoryInterval = 50 * time.Millisecond
 		o.HistoryDuration = 10 * time.Second
 	})
@@ -93,7 +93,6 @@ func TestMetricsEndpoint(t *testing.T) {
 	if n := float64(len(list(hist["points"]))); n < points || n > after {
 		t.Errorf("/api/history has %v points, metrics %v before and %v after", n, points, after)
 	}
-	lookupd := c.lookupdHTTP()
 	for _, tc := range []struct {
 		name   string
 		labels []string
@@ -101,7 +100,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"nsqadmin_http_requests_total", []string{"route", "/api/topics/:topic", "code", "200"}},
 		{"nsqadmin_http_requests_total", []string{"route", "/api/topics/:topic/:channel", "code", "404"}},
 		{"nsqadmin_http_request_duration_seconds", []string{"route", "/api/topics/:topic"}},
-		{"nsqadmin_upstream_requests_total", []string{"upstream", lookupd, "path", "/lookup", "code", "200"}},
+		{"nsqadmin_upstream_requests_total", []string{"upstream", c.node(0), "path", "/info", "code", "200"}},
 		{"nsqadmin_upstream_requests_total", []string{"upstream", c.node(0), "path", "/stats", "code", "200"}},
 		{"nsqadmin_upstream_request_duration_seconds", []string{"path", "/stats"}},
 	} {
