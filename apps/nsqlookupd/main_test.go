@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -23,123 +21,30 @@ import (
 
 const waitTimeout = 20 * time.Second
 
-// buildBinary compiles this command into dir.
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "nsqlookupd")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment
-// ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// proc is a running daemon.
-type proc struct {
-	cmd    *exec.Cmd
-	stdout *testutil.Buffer
-	stderr *testutil.Buffer
-	done   chan struct{} // closed when the process has exited
-	err    error         // Wait's result, set before done is closed
-}
-
-func start(t *testing.T, bin string, args ...string) *proc {
-	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), stdout: &testutil.Buffer{}, stderr: &testutil.Buffer{}, done: make(chan struct{})}
-	p.cmd.Stdout = p.stdout
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-// wait returns the exit code, failing the test if the process does not
-// exit in time.
-func (p *proc) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(waitTimeout):
-		t.Fatalf("process did not exit; stderr:\n%s", p.stderr)
-	}
-	var exitErr *exec.ExitError
-	if errors.As(p.err, &exitErr) {
-		return exitErr.ExitCode()
-	}
-	if p.err != nil {
-		t.Fatalf("wait: %v", p.err)
-	}
-	return 0
-}
-
-// waitReady polls GET /ping until the daemon answers.
-func (p *proc) waitReady(t *testing.T, httpAddr string) {
-	t.Helper()
-	testutil.Eventually(t, waitTimeout, func() bool {
-		select {
-		case <-p.done:
-			t.Fatalf("daemon exited early: %v\n%s", p.err, p.stderr)
-		default:
-		}
-		resp, err := http.Get("http://" + httpAddr + "/ping")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}, "daemon not answering on %s; stderr:\n%s", httpAddr, p.stderr)
-}
-
 func TestApp(t *testing.T) {
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := testutil.Build(t, "github.com/dropin/nsq/apps/nsqlookupd")
 
 	t.Run("version", func(t *testing.T) {
-		p := start(t, bin, "--version", "--tombstone-lifetime=1s")
-		if code := p.wait(t); code != 0 {
+		p := testutil.StartProc(t, bin, nil, "--version", "--tombstone-lifetime=1s")
+		if code := p.Wait(t, waitTimeout); code != 0 {
 			t.Fatalf("exit %d", code)
 		}
 		want := version.String("nsqlookupd") + "\n"
-		if got := p.stdout.String(); got != want || !strings.HasPrefix(got, "nsqlookupd v1.3.0 (built w/go") {
+		if got := p.Stdout.String(); got != want || !strings.HasPrefix(got, "nsqlookupd v1.3.0 (built w/go") {
 			t.Fatalf("--version printed %q, want %q", got, want)
 		}
 	})
 
 	t.Run("help", func(t *testing.T) {
-		p := start(t, bin, "--help")
-		if code := p.wait(t); code != 0 {
+		p := testutil.StartProc(t, bin, nil, "--help")
+		if code := p.Wait(t, waitTimeout); code != 0 {
 			t.Fatalf("exit %d", code)
 		}
 		for _, f := range []string{"-tcp-address", "-http-address", "-broadcast-address", "-inactive-producer-timeout",
 			"-tombstone-lifetime", "-log-level", "-log-prefix", "-config", "-version", "-verbose", "(default 45s)", "(default 5m0s)",
 			`(default "0.0.0.0:4160")`, `(default "0.0.0.0:4161")`, "(default INFO)", `(default "[nsqlookupd] ")`} {
-			if !strings.Contains(p.stderr.String(), f) {
-				t.Errorf("--help lacks %q:\n%s", f, p.stderr)
+			if !strings.Contains(p.Stderr.String(), f) {
+				t.Errorf("--help lacks %q:\n%s", f, p.Stderr.String())
 			}
 		}
 	})
@@ -157,7 +62,7 @@ func TestApp(t *testing.T) {
 			}
 			return path
 		}
-		free := "--http-address=" + freeAddr(t)
+		free := "--http-address=" + testutil.FreeAddr(t)
 		cases := []struct {
 			name string
 			args []string
@@ -175,16 +80,16 @@ func TestApp(t *testing.T) {
 			{"config unparsable", []string{"--config=" + cfgFile(`tcp_address = `)}, "failed to load config file"},
 			{"config missing", []string{"--config=" + filepath.Join(t.TempDir(), "absent.cfg")}, "failed to load config file"},
 			{"tcp address in use", []string{"--tcp-address=" + busy.Addr().String(), free}, "--tcp-address " + busy.Addr().String()},
-			{"http address in use", []string{"--tcp-address=" + freeAddr(t), "--http-address=" + busy.Addr().String()}, "--http-address " + busy.Addr().String()},
+			{"http address in use", []string{"--tcp-address=" + testutil.FreeAddr(t), "--http-address=" + busy.Addr().String()}, "--http-address " + busy.Addr().String()},
 			{"bad tcp address", []string{"--tcp-address=nohostport", free}, "--tcp-address nohostport"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				p := start(t, bin, c.args...)
-				if code := p.wait(t); code != 1 {
-					t.Fatalf("exit %d, want 1; stderr:\n%s", code, p.stderr)
+				p := testutil.StartProc(t, bin, nil, c.args...)
+				if code := p.Wait(t, waitTimeout); code != 1 {
+					t.Fatalf("exit %d, want 1; stderr:\n%s", code, p.Stderr.String())
 				}
-				stderr := p.stderr.String()
+				stderr := p.Stderr.String()
 				if !strings.HasPrefix(stderr, "[nsqlookupd] ") || !strings.Contains(stderr, "FATAL: ") || !strings.Contains(stderr, c.want) {
 					t.Fatalf("stderr %q lacks [nsqlookupd] ... FATAL: ...%s", stderr, c.want)
 				}
@@ -193,7 +98,7 @@ func TestApp(t *testing.T) {
 	})
 
 	t.Run("config file, flags and SIGTERM", func(t *testing.T) {
-		httpAddr, cfgTCPAddr, flagTCPAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+		httpAddr, cfgTCPAddr, flagTCPAddr := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 		cfgPath := filepath.Join(t.TempDir(), "nsqlookupd.cfg")
 		cfgBody := fmt.Sprintf(`
 http_address = %q
@@ -207,8 +112,8 @@ unknown_key = "ignored"
 		if err := os.WriteFile(cfgPath, []byte(cfgBody), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		p := start(t, bin, "--config", cfgPath, "--tcp-address="+flagTCPAddr, "--verbose")
-		p.waitReady(t, httpAddr) // http_address came from the file
+		p := testutil.StartProc(t, bin, nil, "--config", cfgPath, "--tcp-address="+flagTCPAddr, "--verbose")
+		p.WaitHTTP(t, "http://"+httpAddr+"/ping", waitTimeout) // http_address came from the file
 
 		c := dialV1(t, flagTCPAddr) // the flag beat the file's tcp_address
 		reply := c.identify(t)
@@ -237,27 +142,27 @@ unknown_key = "ignored"
 		// the config's 300 ms inactivity timeout (not the 5m default) hides it
 		testutil.Eventually(t, waitTimeout, func() bool { return !visible() }, "producer never became inactive")
 
-		stderr := p.stderr.String()
+		stderr := p.Stderr.String()
 		if !strings.Contains(stderr, "[cfg-lookupd] ") || !strings.Contains(stderr, " DEBUG: ") {
 			t.Fatalf("log prefix/level from config not applied:\n%s", stderr)
 		}
 
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		if code := p.wait(t); code != 0 {
-			t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderr)
+		p.Signal(t, syscall.SIGTERM)
+		if code := p.Wait(t, waitTimeout); code != 0 {
+			t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.Stderr.String())
 		}
 		c.expectClosed(t)
 	})
 
 	t.Run("SIGINT", func(t *testing.T) {
-		httpAddr := freeAddr(t)
-		p := start(t, bin, "--tcp-address="+freeAddr(t), "--http-address="+httpAddr, "--log-level=warn")
-		p.waitReady(t, httpAddr)
-		p.cmd.Process.Signal(syscall.SIGINT)
-		if code := p.wait(t); code != 0 {
-			t.Fatalf("exit %d after SIGINT; stderr:\n%s", code, p.stderr)
+		httpAddr := testutil.FreeAddr(t)
+		p := testutil.StartProc(t, bin, nil, "--tcp-address="+testutil.FreeAddr(t), "--http-address="+httpAddr, "--log-level=warn")
+		p.WaitHTTP(t, "http://"+httpAddr+"/ping", waitTimeout)
+		p.Signal(t, syscall.SIGINT)
+		if code := p.Wait(t, waitTimeout); code != 0 {
+			t.Fatalf("exit %d after SIGINT; stderr:\n%s", code, p.Stderr.String())
 		}
-		if s := p.stderr.String(); strings.Contains(s, "INFO:") {
+		if s := p.Stderr.String(); strings.Contains(s, "INFO:") {
 			t.Fatalf("--log-level=warn still logs INFO:\n%s", s)
 		}
 	})
