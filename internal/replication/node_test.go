@@ -41,12 +41,27 @@ type testGroup struct {
 	net     *MemNetwork
 	members map[uint64]*testMember
 	timeout time.Duration // ProposeTimeout
+
+	// With tcp set, every member has its own TCPTransport (addrs keeps
+	// its address across restarts) instead of the MemNetwork.
+	tcp   bool
+	addrs map[uint64]string
+	trans map[uint64]*TCPTransport
 }
 
 func newTestGroup(t testing.TB, ids ...uint64) *testGroup {
-	g := &testGroup{t: t, net: NewMemNetwork(), members: map[uint64]*testMember{}, timeout: 5 * time.Second}
+	return newGroup(t, false, ids...)
+}
+
+func newGroup(t testing.TB, tcp bool, ids ...uint64) *testGroup {
+	g := &testGroup{t: t, net: NewMemNetwork(), members: map[uint64]*testMember{}, timeout: 5 * time.Second,
+		tcp: tcp, addrs: map[uint64]string{}, trans: map[uint64]*TCPTransport{}}
 	for _, id := range ids {
 		g.members[id] = &testMember{id: id, fs: vfs.NewMemFS()}
+		if tcp {
+			g.addrs[id] = "127.0.0.1:0"
+			g.startTransport(id)
+		}
 	}
 	for _, id := range ids {
 		g.start(id)
@@ -68,6 +83,39 @@ func (g *testGroup) peers() []uint64 {
 	return ids
 }
 
+// startTransport listens on the member's address and dials its peers.
+func (g *testGroup) startTransport(id uint64) {
+	g.t.Helper()
+	m := g.members[id]
+	var tr *TCPTransport
+	var err error
+	for attempt := 0; attempt < 50; attempt++ { // a just-closed port may take a moment to rebind
+		tr, err = NewTCPTransport(TCPOptions{Listen: g.addrs[id], Handler: func(group uint64, msg *pb.Message) {
+			if n := m.n.Load(); n != nil && group == 7 {
+				n.Receive(msg)
+			}
+		}, RedialDelay: 20 * time.Millisecond})
+		if err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.addrs[id] = tr.Addr()
+	g.trans[id] = tr
+	for pid, addr := range g.addrs {
+		if pid == id {
+			continue
+		}
+		tr.AddPeer(pid, addr)
+		if other := g.trans[pid]; other != nil {
+			other.AddPeer(id, tr.Addr())
+		}
+	}
+}
+
 // start opens the member's storage and starts its node; the state
 // machine (the applied list) starts empty, so Applied is 0.
 func (g *testGroup) start(id uint64) {
@@ -80,8 +128,15 @@ func (g *testGroup) start(id uint64) {
 	m.mu.Lock()
 	m.applied = nil
 	m.mu.Unlock()
+	var tr Transport = g.net
+	if g.tcp {
+		if g.trans[id] == nil {
+			g.startTransport(id)
+		}
+		tr = g.trans[id]
+	}
 	n, err := NewNode(Options{
-		ID: id, Group: 7, Storage: st, Transport: g.net,
+		ID: id, Group: 7, Storage: st, Transport: tr,
 		Apply: func(e logstore.Entry) error {
 			m.mu.Lock()
 			m.applied = append(m.applied, logstore.Entry{Index: e.Index, Term: e.Term, Kind: e.Kind, Data: slices.Clone(e.Data)})
@@ -116,6 +171,10 @@ func (g *testGroup) stop(id uint64) {
 	m.st.Close()
 	m.n.Store(nil)
 	m.st = nil
+	if tr := g.trans[id]; tr != nil {
+		tr.Close()
+		delete(g.trans, id)
+	}
 }
 
 func (g *testGroup) running() []*testMember {
