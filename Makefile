@@ -48,8 +48,22 @@ test:
 run: build
 	./scripts/run-local.sh
 
+# Side by side with NSQ's nsqd through the shared neutral driver when both
+# are beside the checkout (ROUNDS, WORKLOADS, DURATION: see compare.sh's
+# header); with the driver but no reference, ours against itself (the
+# ratios then show the noise); with neither, scripts/bench.sh.
+COMPARE ?= ../shared/bench/compare.sh
+REF_NSQD ?= ../shared/ref/nsqd
 bench: build
-	./scripts/bench.sh
+	@if [ -x "$(COMPARE)" ] && [ -x "$(REF_NSQD)" ]; then \
+		NSQD_A=$(BUILDDIR)/nsqd NSQD_B=$(REF_NSQD) LABEL_A=ours LABEL_B=nsq $(COMPARE); \
+	elif [ -x "$(COMPARE)" ]; then \
+		echo "no reference nsqd at $(REF_NSQD): ours against itself"; \
+		NSQD_A=$(BUILDDIR)/nsqd NSQD_B=$(BUILDDIR)/nsqd LABEL_A=ours LABEL_B=ours-again $(COMPARE); \
+	else \
+		echo "no $(COMPARE): scripts/bench.sh (bench_writer/bench_reader, default flags)"; \
+		./scripts/bench.sh $(BUILDDIR); \
+	fi
 
 # Container image (Dockerfile) with podman or docker: static binaries built
 # here, COPYed onto scratch. IMAGE, VERSION, IMAGE_ARCH, CONTAINER_RUNTIME:

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Throughput benchmark, like NSQ's bench.sh: start nsqd on loopback, run
-# bench_writer (PUB) then bench_reader (SUB) against it, then both at once,
-# and report the broker's own CPU time per message from /proc.
+# Throughput benchmark, like NSQ's bench.sh: start nsqd on loopback with
+# its default flags, run bench_writer (PUB) then bench_reader (SUB) against
+# it, then both at once, and report the broker's own CPU time per message
+# from /proc. `make bench` runs it only where the shared side-by-side
+# driver (../shared/bench/compare.sh) is absent, e.g. on a fresh clone.
 #
-#   scripts/bench.sh [BUILD_DIR]     (RUNFOR=10s SIZE=200 MEMQ=1000000)
+#   scripts/bench.sh [BUILD_DIR]     (RUNFOR=10s SIZE=200; MEMQ sets
+#                                     --mem-queue-size, default nsqd's)
 set -eu
 B=${1:-build}
 RUNFOR=${RUNFOR:-10s}
 SIZE=${SIZE:-200}
-MEMQ=${MEMQ:-1000000}
+MEMQ=${MEMQ:-}
 PORT_TCP=${PORT_TCP:-4250}
 PORT_HTTP=${PORT_HTTP:-4251}
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/nsq-bench.XXXXXX")
 "$B/nsqd" --data-path="$DATA" --tcp-address="127.0.0.1:$PORT_TCP" --http-address="127.0.0.1:$PORT_HTTP" \
-    --https-address= --mem-queue-size="$MEMQ" --log-level=warn >"$DATA/nsqd.log" 2>&1 &
+    --https-address= ${MEMQ:+--mem-queue-size="$MEMQ"} --log-level=warn >"$DATA/nsqd.log" 2>&1 &
 NSQD=$!
 trap 'kill $NSQD 2>/dev/null; wait $NSQD 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 50); do
