@@ -163,3 +163,32 @@ func benchmarkTopicPublish(b *testing.B, channels int) {
 		}
 	}
 }
+
+func BenchmarkTopicPublishOverflow200(b *testing.B) { benchmarkTopicPublishOverflow(b, 200) }
+func BenchmarkTopicPublishOverflow1(b *testing.B)   { benchmarkTopicPublishOverflow(b, 1) }
+
+// benchmarkTopicPublishOverflow measures a publish with default
+// --mem-queue-size once the channel's memory is full: every message goes
+// to the disk queue (one batch write per publish). ns/op is per message.
+func benchmarkTopicPublishOverflow(b *testing.B, batch int) {
+	b.ReportAllocs()
+	opts := benchOptions(b)
+	opts.MemQueueSize = 10000
+	n := startNSQD(b, opts)
+	t, _ := n.GetTopic("bench")
+	t.GetChannel("ch")
+	bodies := make([][]byte, batch)
+	for i := range bodies {
+		bodies[i] = make([]byte, 200)
+	}
+	for i := 0; i < 10000/batch+1; i++ { // fill memory
+		t.Publish(bodies, 0)
+	}
+	b.SetBytes(200)
+	b.ResetTimer()
+	for i := 0; i < b.N; i += batch {
+		if err := t.Publish(bodies[:min(batch, b.N-i)], 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
