@@ -29,8 +29,9 @@
 // # Storage
 //
 // Topics and channels keep up to --mem-queue-size messages in memory and
-// the rest in a storage.Backend: NSQ's go-diskqueue files, or a discarding
-// backend for #ephemeral names. On a clean stop, every queued, in-flight and
+// the rest in a storage.Backend: NSQ's disk queue files (internal/diskq,
+// written and read in batches), or a discarding backend for #ephemeral
+// names. On a clean stop, every queued, in-flight and
 // deferred message is written to the channel's backend.
 //
 // A full disk must not cost acknowledged messages: diskRoom (atomics only,

@@ -39,7 +39,7 @@ type Peek struct {
 
 // peek copies up to n of the messages waiting in memory, in the order
 // they will be delivered, without changing anything. Messages on disk
-// come after them; go-diskqueue can only be read by consuming, so they
+// come after them; the disk queue can only be read by consuming, so they
 // are counted, not shown (the disk pump keeps the next few in memory).
 func (c *Channel) peek(n int) Peek {
 	backend := c.backend.Depth()

@@ -70,4 +70,3 @@ func BenchmarkRead256(b *testing.B) {
 		n += len(got)
 	}
 }
-
