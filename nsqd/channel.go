@@ -47,6 +47,8 @@ type queueEnv struct {
 	// onDeadLetter publishes messages taken off c's queue at their attempt
 	// limit; called with no lock held
 	onDeadLetter func(c *Channel, msgs []*Message)
+	// lm is the log engine with --storage=log, else nil
+	lm *logMode
 }
 
 // lowWater is how many messages the disk pump keeps in memory ahead of the
@@ -105,13 +107,14 @@ type Channel struct {
 	finLatency       latencyHistogram // delivery to FIN
 	diskReadTS       atomic.Int64     // timestamp of the last message the disk pump read
 	onLastClientGone func(*Channel)   // ephemeral channels delete themselves
+	channelLog                        // --storage=log state (logmode_channel.go)
 	diskWant         chan struct{}
 	exitCh           chan struct{}
 	pumpDone         sync.WaitGroup
 	closeOnce        sync.Once
 }
 
-func newChannel(topicName, name string, env *queueEnv, deadTarget *atomic.Bool, onLastClientGone func(*Channel)) *Channel {
+func newChannel(topicName, name string, env *queueEnv, deadTarget *atomic.Bool, onLastClientGone func(*Channel), topicPaused *atomic.Bool) *Channel {
 	c := &Channel{
 		topicName:        topicName,
 		deadTarget:       deadTarget,
@@ -122,15 +125,19 @@ func newChannel(topicName, name string, env *queueEnv, deadTarget *atomic.Bool, 
 		deferred:         make(map[MessageID]*Message),
 		clients:          make(map[int64]*client),
 		onLastClientGone: onLastClientGone,
+		channelLog:       channelLog{topicPaused: topicPaused},
 		diskWant:         make(chan struct{}, 1),
 		exitCh:           make(chan struct{}),
 	}
 	if len(env.e2eQuantiles) > 0 {
 		c.e2e = quantile.New(env.e2eWindow, env.e2eQuantiles)
 	}
-	if c.ephemeral {
+	switch {
+	case env.lm.logged(topicName):
+		c.startLog(env.lm)
+	case c.ephemeral || env.lm != nil:
 		c.backend = storage.NewDiscard()
-	} else {
+	default:
 		c.backend = storage.NewDisk(topicName+":"+name, env.disk)
 		c.room = env.room
 		c.room.queueOpened()
@@ -307,7 +314,7 @@ func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
 	if len(dead) > 0 {
 		c.env.onDeadLetter(c, dead)
 	}
-	if low && !c.ephemeral {
+	if low && (!c.ephemeral || c.lm != nil) {
 		select {
 		case c.diskWant <- struct{}{}:
 		default:
@@ -360,6 +367,7 @@ func (c *Channel) finish(cl *client, id MessageID) error {
 	c.room.unhold(recordCost(m))
 	now := time.Now()
 	c.finLatency.observe(now.Sub(m.deliveryTS))
+	c.logFinish(m)
 	if c.e2e != nil {
 		c.e2e.Insert(float64(now.UnixNano() - m.Timestamp))
 	}
@@ -381,12 +389,14 @@ func (c *Channel) requeue(cl *client, id MessageID, delay time.Duration) error {
 		c.mu.Unlock()
 		return err
 	}
+	due := time.Now().UnixNano() + int64(delay)
 	if delay > 0 {
-		m.deadline = time.Now().UnixNano() + int64(delay)
+		m.deadline = due
 		c.addDeferredLocked(m)
 	} else if !c.pushLocked(m) {
 		overflow = append(overflow, m)
 	}
+	c.logRequeue(m, due)
 	c.mu.Unlock()
 	c.requeueCount.Add(1)
 	cl.requeueCount.Add(1)
@@ -526,11 +536,15 @@ func (c *Channel) wakeAll() {
 }
 
 // Pause stops delivery to subscribers.
-func (c *Channel) Pause() { c.paused.Store(true) }
+func (c *Channel) Pause() {
+	c.paused.Store(true)
+	c.logPause(true)
+}
 
 // Unpause resumes delivery.
 func (c *Channel) Unpause() {
 	c.paused.Store(false)
+	c.logPause(false)
 	c.wakeAll()
 }
 
@@ -540,6 +554,9 @@ func (c *Channel) IsPaused() bool { return c.paused.Load() }
 // Empty drops queued, in-flight and deferred messages and resets every
 // subscriber's in-flight count.
 func (c *Channel) Empty() error {
+	if err := c.logEmpty(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	c.epoch++
 	held := c.dropMemoryLocked()

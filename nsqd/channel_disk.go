@@ -153,6 +153,9 @@ func (c *Channel) close() error {
 		for _, m := range c.deferredPQ {
 			pending = append(pending, m)
 		}
+		if c.lm != nil {
+			c.logCloseLocked()
+		}
 		c.inFlightPQ, c.deferredPQ = nil, nil
 		clear(c.inFlight)
 		clear(c.deferred)

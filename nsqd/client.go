@@ -50,6 +50,8 @@ type client struct {
 	readDeadlineSet    time.Time
 	readDeadlineHB     time.Duration
 	commandsSinceRenew int
+	ackWait            *pendingAck // the last command's answer waits for a commit (--sync-ack)
+	acks               *ackQueue   // answers queued behind commits; nil until needed
 
 	writeDeadlineSet time.Time
 

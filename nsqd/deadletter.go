@@ -294,6 +294,9 @@ func (c *Channel) recordDead(msgs []*Message, ids []MessageID, deadTopic string)
 		}
 	}
 	c.dead.add(recs)
+	for _, m := range msgs {
+		c.logFinish(m) // moved: the dead-letter topic holds it now
+	}
 	c.deadCount.Add(uint64(len(msgs)))
 	c.room.unhold(recordsCost(msgs))
 	c.env.log.Logf(lg.WARN, "CHANNEL(%s:%s): %d messages reached %d attempts, moved to topic %s",

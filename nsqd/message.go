@@ -34,6 +34,7 @@ type Message struct {
 	deadline   int64         // in-flight timeout or deferral end, ns
 	deferral   time.Duration // requested deferral when published with DPUB
 	index      int           // position in an in-flight or deferred heap
+	seq        uint64        // sequence number in the topic's log (--storage=log)
 }
 
 // NewMessage returns a message with a fresh timestamp.

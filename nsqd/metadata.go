@@ -139,6 +139,9 @@ func (n *NSQD) snapshotMetadata() metadata {
 
 // persistMetadata writes nsqd.dat atomically: a temp file, fsync, rename.
 func (n *NSQD) persistMetadata() error {
+	if n.lm != nil {
+		return nil // the log holds topics and channels
+	}
 	n.metaMu.Lock()
 	defer n.metaMu.Unlock()
 	data, err := json.Marshal(n.snapshotMetadata())

@@ -57,6 +57,7 @@ type NSQD struct {
 	auth          *authClient
 	httpAuth      httpAuthCache
 	lookup        *lookupPeers
+	lm            *logMode // --storage=log; nil with diskqueue
 
 	dataDir  *os.File // flocked
 	metaWake chan struct{}
@@ -79,6 +80,12 @@ type NSQD struct {
 func New(opts *Options) (_ *NSQD, retErr error) {
 	var err error
 	opts = opts.clone()
+	if opts.Storage == "" {
+		opts.Storage = StorageDiskQueue
+	}
+	if opts.SyncAck {
+		opts.Storage = StorageLog
+	}
 	if opts.Logger == nil {
 		opts.Logger = lg.NewStderr(opts.LogPrefix)
 	}
@@ -107,11 +114,17 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 	defer func() {
 		if retErr != nil {
 			n.closeListeners()
+			if n.lm != nil {
+				n.lm.eng.Close()
+			}
 			n.unlockDataDir()
 		}
 	}()
 	if n.dataDir, err = lockDir(opts.DataPath); err != nil {
 		return nil, fmt.Errorf("failed to lock data-path: %w", err)
+	}
+	if err := checkStorageDir(opts); err != nil {
+		return nil, err
 	}
 	if n.tlsConfig, err = buildTLSConfig(opts); err != nil {
 		return nil, fmt.Errorf("failed to build TLS config: %w", err)
@@ -176,7 +189,16 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		exitCh:        n.exitCh,
 		registrations: n.lookupdRegistrations,
 	})
-	if err = n.loadMetadata(); err != nil {
+	if opts.Storage == StorageLog {
+		if n.lm, err = openLogMode(n); err != nil {
+			return nil, err
+		}
+		n.env.lm = n.lm
+		err = n.loadFromLog()
+	} else {
+		err = n.loadMetadata()
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err = n.persistMetadata(); err != nil {
@@ -229,6 +251,9 @@ func (n *NSQD) Main() error {
 	n.spawn(n.queueScanLoop)
 	n.spawn(n.lookup.loop)
 	n.spawn(n.metadataLoop)
+	if n.lm != nil {
+		n.spawn(n.logHousekeeping)
+	}
 	if n.opts.StatsdAddress != "" {
 		n.spawn(n.statsdLoop)
 	}
@@ -291,6 +316,9 @@ func (n *NSQD) exit() {
 	}
 	close(n.exitCh)
 	n.wg.Wait()
+	if n.lm != nil {
+		n.lm.close()
+	}
 	n.unlockDataDir()
 	n.log.Logf(lg.INFO, "NSQ: bye")
 }
@@ -319,6 +347,11 @@ func (n *NSQD) GetTopic(name string) (*Topic, error) {
 	n.mu.RUnlock()
 	if ok {
 		return t, nil
+	}
+	if n.lm.logged(name) && !n.loading.Load() {
+		if err := n.lm.ensureTopic(name); err != nil {
+			return nil, err
+		}
 	}
 	n.mu.Lock()
 	if n.exiting {

@@ -54,6 +54,12 @@ type Options struct {
 	SyncEvery       int64         `flag:"sync-every"`
 	SyncTimeout     time.Duration `flag:"sync-timeout"`
 
+	// Storage is "diskqueue" (NSQ's files, the default) or "log" (the
+	// durable log engine, see logmode.go). SyncAck answers publishes only
+	// once they are fsynced; it implies Storage "log".
+	Storage string `flag:"storage"`
+	SyncAck bool   `flag:"sync-ack"`
+
 	QueueScanInterval        time.Duration
 	QueueScanRefreshInterval time.Duration
 	QueueScanSelectionCount  int `flag:"queue-scan-selection-count"`
@@ -133,6 +139,7 @@ func NewOptions() *Options {
 		TCPAddress:       "0.0.0.0:4150",
 		HTTPAddress:      "0.0.0.0:4151",
 		HTTPSAddress:     "0.0.0.0:4152",
+		Storage:          StorageDiskQueue,
 		BroadcastAddress: hostname,
 
 		NSQLookupdTCPAddresses: []string{},
@@ -309,6 +316,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--auth-http-request-method must be post or get")
 	case o.HTTPAuthRequired && len(o.AuthHTTPAddresses) == 0:
 		return fmt.Errorf("--http-auth-required needs --auth-http-address")
+	case o.Storage != StorageDiskQueue && o.Storage != StorageLog:
+		return fmt.Errorf("--storage must be %s or %s, not %q", StorageDiskQueue, StorageLog, o.Storage)
 	case o.MemQueueSize < 0:
 		return fmt.Errorf("--mem-queue-size must be >= 0")
 	case o.MaxMsgSize < 1:

@@ -31,6 +31,7 @@ func (n *NSQD) logTCP(addr net.Addr, level lg.Level, format string, args ...any)
 func (p *protocolV2) serve(c *client) {
 	go p.pump(c)
 	err := p.readLoop(c)
+	c.drainAcks()
 	if err != nil && !isClosedErr(err) {
 		p.n.logV2(c, lg.INFO, "exiting ioloop: %s", err)
 	}
@@ -68,6 +69,12 @@ func (p *protocolV2) readLoop(c *client) error {
 		}
 		params.Split(protocol.TrimLine(line))
 		resp, err := p.exec(c, &params)
+		if queued, stop := p.queueResponse(c, resp, err); queued {
+			if stop != nil {
+				return stop
+			}
+			continue
+		}
 		if err != nil {
 			var perr *protocol.Error
 			if !errors.As(err, &perr) {

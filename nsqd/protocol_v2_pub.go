@@ -46,7 +46,7 @@ func (p *protocolV2) pub(c *client, params *protocol.Params) ([]byte, error) {
 func (p *protocolV2) publish(c *client, cmd, code, topicName string, bodies [][]byte, deferral time.Duration) ([]byte, error) {
 	t, err := p.n.GetTopic(topicName)
 	if err == nil {
-		err = t.Publish(bodies, deferral)
+		err = p.publishTCP(c, t, cmd, code, bodies, deferral)
 	}
 	if err != nil {
 		return nil, protocol.NewFatal(code, fmt.Sprintf("%s failed %s", cmd, err))
@@ -95,7 +95,7 @@ func (p *protocolV2) mpub(c *client, params *protocol.Params) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.Publish(bodies, 0); err != nil {
+	if err := p.publishTCP(c, t, "MPUB", protocol.ErrMPubFailed, bodies, 0); err != nil {
 		return nil, protocol.NewFatal(protocol.ErrMPubFailed, "MPUB failed "+err.Error())
 	}
 	c.countPub(topicName, uint64(len(bodies)))

@@ -74,8 +74,8 @@ func newTopic(name string, env *queueEnv, hooks topicHooks) *Topic {
 		pumpWake:  make(chan struct{}, 1),
 		exitCh:    make(chan struct{}),
 	}
-	if t.ephemeral {
-		t.backend = storage.NewDiscard()
+	if t.ephemeral || env.lm != nil {
+		t.backend = storage.NewDiscard() // logged topics keep no queue
 	} else {
 		t.backend = storage.NewDisk(name, env.disk)
 		t.room = env.room
@@ -110,6 +110,9 @@ func (t *Topic) signalPump() {
 // Publish accepts bodies as new messages; with deferral > 0 each channel
 // holds them for that long first (DPUB).
 func (t *Topic) Publish(bodies [][]byte, deferral time.Duration) error {
+	if t.logged() {
+		return t.publishLogged(bodies, deferral)
+	}
 	block := make([]Message, len(bodies))
 	if err := t.ids.fill(block); err != nil {
 		return err
@@ -124,6 +127,9 @@ func (t *Topic) Publish(bodies [][]byte, deferral time.Duration) error {
 // put delivers messages whose IDs are filled in: straight to the channels
 // when it can, else into the topic's own queue.
 func (t *Topic) put(block []Message) error {
+	if t.logged() {
+		return t.putLogged(block)
+	}
 	var size uint64
 	var one [1]*Message
 	msgs := one[:0]
@@ -334,6 +340,11 @@ func (t *Topic) GetChannel(name string) (*Channel, error) {
 	if exiting {
 		return nil, errExiting
 	}
+	if t.logged() {
+		if err := t.env.lm.ensureChannel(t.name, name); err != nil {
+			return nil, err
+		}
+	}
 	t.mu.Lock()
 	if t.exiting {
 		t.mu.Unlock()
@@ -341,7 +352,7 @@ func (t *Topic) GetChannel(name string) (*Channel, error) {
 	}
 	c, ok = t.channels[name]
 	if !ok {
-		c = newChannel(t.name, name, t.env, &t.deadTarget, t.ephemeralChannelGone)
+		c = newChannel(t.name, name, t.env, &t.deadTarget, t.ephemeralChannelGone, &t.paused)
 		t.channels[name] = c
 		t.rebuildListLocked()
 	}
@@ -399,6 +410,9 @@ func (t *Topic) DeleteChannel(name string) error {
 	t.mu.Unlock()
 
 	t.env.log.Logf(lg.INFO, "TOPIC(%s): deleting channel %s", t.name, name)
+	if t.logged() {
+		t.env.lm.do("delete channel "+t.name+":"+name, t.env.lm.eng.DeleteChannel(t.name, name))
+	}
 	err := c.delete()
 	if t.hooks.channelDeleted != nil {
 		t.hooks.channelDeleted(t, c)
@@ -414,6 +428,9 @@ func (t *Topic) Pause() {
 	t.mu.Lock()
 	t.paused.Store(true)
 	t.mu.Unlock()
+	if t.logged() {
+		t.logPause(true)
+	}
 }
 
 // Unpause resumes copying.
@@ -421,6 +438,9 @@ func (t *Topic) Unpause() {
 	t.mu.Lock()
 	t.paused.Store(false)
 	t.mu.Unlock()
+	if t.logged() {
+		t.logPause(false)
+	}
 	t.signalPump()
 }
 
@@ -430,6 +450,9 @@ func (t *Topic) IsPaused() bool { return t.paused.Load() }
 // Empty drops the messages waiting in the topic itself; channels keep
 // theirs.
 func (t *Topic) Empty() error {
+	if t.logged() {
+		return t.logEmpty()
+	}
 	t.room.unhold(t.dropQueue())
 	return t.backend.Empty()
 }
@@ -503,6 +526,9 @@ func (t *Topic) delete() error { return t.end(t.deleteOnce) }
 
 func (t *Topic) deleteOnce() error {
 	channels := t.markExiting()
+	if t.logged() {
+		t.env.lm.do("delete topic "+t.name, t.env.lm.eng.DeleteTopic(t.name))
+	}
 	t.mu.Lock()
 	t.channels = map[string]*Channel{}
 	t.chanList = nil

@@ -50,6 +50,8 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 	fs.Int64("max-bytes-per-file", opts.MaxBytesPerFile, "number of bytes per diskqueue file before rolling")
 	fs.Int64("sync-every", opts.SyncEvery, "number of messages per diskqueue fsync")
 	fs.Duration("sync-timeout", opts.SyncTimeout, "duration of time per diskqueue fsync")
+	fs.String("storage", opts.Storage, "message storage: diskqueue (NSQ's files) or log (durable log engine; see README)")
+	fs.Bool("sync-ack", opts.SyncAck, "answer PUB/MPUB/DPUB and HTTP /pub, /mpub only once the messages are fsynced (implies --storage=log)")
 
 	fs.Int("queue-scan-worker-pool-max", opts.QueueScanWorkerPoolMax, "max concurrency for checking in-flight and deferred message timeouts")
 	fs.Int("queue-scan-selection-count", opts.QueueScanSelectionCount, "number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts")
