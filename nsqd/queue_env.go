@@ -1,0 +1,53 @@
+package nsqd
+
+import (
+	"time"
+
+	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/storage"
+)
+
+// queueEnv is what topics and channels need from the daemon, given to them
+// at creation instead of a pointer back to it. Read-only after New.
+type queueEnv struct {
+	memQueueSize   int
+	maxMsgTimeout  time.Duration
+	maxConsumers   int
+	e2eQuantiles   []float64
+	e2eWindow      time.Duration
+	disk           storage.DiskOptions
+	log            *lg.Leveled
+	topologyAware  bool
+	topologyZone   string
+	topologyRegion string
+	nodeID         int64
+
+	// onDiskError records a failed disk write for /ping and /stats health.
+	onDiskError func(error)
+	// onDiskOK clears it again after a successful write.
+	onDiskOK func()
+	// room accounts the disk space durable queues need; nil = unlimited
+	room *diskRoom
+	// maxAttempts is --max-attempts: deliveries before a message becomes
+	// a dead letter, 0 = unlimited
+	maxAttempts uint16
+	// onDeadLetter publishes messages taken off c's queue at their attempt
+	// limit; called with no lock held
+	onDeadLetter func(c *Channel, msgs []*Message)
+	// lm is the log engine with --storage=log, else nil
+	lm *logMode
+}
+
+// lowWater is how many messages the disk pump keeps in memory ahead of the
+// consumers when a channel's backlog is on disk: enough to batch, small
+// enough that little is held only in memory.
+func (e *queueEnv) lowWater() int {
+	n := e.memQueueSize / 4
+	if n < 1 {
+		n = 1
+	}
+	if n > 64 {
+		n = 64
+	}
+	return n
+}
