@@ -7,7 +7,9 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 
 	"github.com/dropin/nsq/internal/vfs"
@@ -26,11 +28,7 @@ func (s *State) encodeLocked(term uint64) []byte {
 	e.varint(s.appliedTS)
 	e.uvarint(s.bad)
 	encodeMarks(&e, s.timeMarks)
-	names := make([]string, 0, len(s.topics))
-	for n := range s.topics {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(s.topics))
 	e.uvarint(uint64(len(names)))
 	for _, n := range names {
 		t := s.topics[n]
@@ -41,11 +39,7 @@ func (s *State) encodeLocked(term uint64) []byte {
 		e.uvarint(t.holdFrom)
 		e.uvarint(t.firstSeq)
 		encodeMarks(&e, t.marks)
-		cnames := make([]string, 0, len(t.channels))
-		for cn := range t.channels {
-			cnames = append(cnames, cn)
-		}
-		sort.Strings(cnames)
+		cnames := slices.Sorted(maps.Keys(t.channels))
 		e.uvarint(uint64(len(cnames)))
 		for _, cn := range cnames {
 			c := t.channels[cn]
