@@ -86,5 +86,5 @@
 // /config/:opt (configMu serializes the writers). The history has its own
 // lock; no code path holds two locks at once. Main runs two goroutines,
 // the history sampler and the notification sender, and Exit waits for
-// both.
+// both; mu orders their wg.Add before Exit's Wait (Exit may run first).
 package nsqadmin

@@ -42,6 +42,8 @@ type NSQAdmin struct {
 
 	exitOnce sync.Once
 	exitCh   chan struct{}
+	mu       sync.Mutex     // guards exited and wg.Add, so Main's Add never races Exit's Wait
+	exited   bool           // Exit has begun; Main starts nothing more
 	wg       sync.WaitGroup // the sampler and the notifier
 }
 
@@ -118,15 +120,8 @@ func (n *NSQAdmin) RealHTTPAddr() net.Addr { return n.listener.Addr() }
 func (n *NSQAdmin) Main() error {
 	n.logf(lg.INFO, "%s", versionLine())
 	n.logf(lg.INFO, "HTTP: listening on %s", n.listener.Addr())
-	n.wg.Add(2)
-	go func() {
-		defer n.wg.Done()
-		n.sampleLoop()
-	}()
-	go func() {
-		defer n.wg.Done()
-		n.notifier.run(n.exitCh)
-	}()
+	n.spawn(n.sampleLoop)
+	n.spawn(func() { n.notifier.run(n.exitCh) })
 	err := n.server.Serve(n.listener)
 	n.Exit()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -147,11 +142,29 @@ func (w logWriter) Write(p []byte) (int, error) {
 // It may be called more than once.
 func (n *NSQAdmin) Exit() {
 	n.exitOnce.Do(func() {
+		n.mu.Lock()
+		n.exited = true
+		n.mu.Unlock()
 		n.server.Close() // the listener and every connection, idle or not
 		n.listener.Close()
 		close(n.exitCh)
 	})
 	n.wg.Wait()
+}
+
+// spawn runs f on a goroutine that Exit waits for, unless Exit has begun
+// (a test or a signal may call Exit before Main got this far).
+func (n *NSQAdmin) spawn(f func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.exited {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
 }
 
 // exiting reports whether Exit has been called.
