@@ -42,7 +42,8 @@ type NSQD struct {
 	loading     atomic.Bool
 	chanGen     atomic.Uint64 // bumped when a channel is created or deleted
 
-	// clientsMu guards clients and conns.
+	// clientsMu guards clients and conns, and orders connWG.Add before
+	// closeConns's connWG.Wait.
 	clientsMu    sync.Mutex
 	clients      map[int64]*client
 	conns        map[net.Conn]struct{} // every accepted TCP connection, V2 or not yet

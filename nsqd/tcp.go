@@ -34,7 +34,6 @@ func (n *NSQD) acceptLoop() error {
 		if !n.trackConn(conn) {
 			continue
 		}
-		n.connWG.Add(1)
 		go func() {
 			defer n.connWG.Done()
 			defer n.untrackConn(conn)
@@ -44,14 +43,18 @@ func (n *NSQD) acceptLoop() error {
 }
 
 // trackConn registers a new connection so Exit can close it even before
-// it sent the protocol magic. It refuses the connection (with an error
-// frame) when --max-connections is reached or the daemon is exiting.
+// it sent the protocol magic, and counts its goroutine in connWG. It
+// refuses the connection (with an error frame) when --max-connections is
+// reached or the daemon is exiting. connWG.Add happens under clientsMu,
+// which closeConns takes before connWG.Wait: an accepted connection is
+// either refused here or counted before Exit waits.
 func (n *NSQD) trackConn(conn net.Conn) bool {
 	n.clientsMu.Lock()
 	exiting := n.isExiting()
 	full := n.opts.MaxConnections > 0 && len(n.conns) >= n.opts.MaxConnections
 	if !exiting && !full {
 		n.conns[conn] = struct{}{}
+		n.connWG.Add(1)
 	}
 	n.clientsMu.Unlock()
 	if full && !exiting {
