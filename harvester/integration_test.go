@@ -316,7 +316,7 @@ func TestE2EDeleteWhileOpen(t *testing.T) {
 // arrives once nsqd is up. Then nsqd is restarted with its data directory
 // mid-stream.
 func TestE2ENSQDDownThenUp(t *testing.T) {
-	addr := nsqlogtest.FreeAddr(t)
+	addr := testutil.FreeAddr(t)
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("down")
 	path := filepath.Join(dir, "app.log")
@@ -367,7 +367,7 @@ func TestE2EFailover(t *testing.T) {
 	topic := nsqlogtest.Topic("failover")
 	cons := nsqlogtest.Consume(t, nsqdAddr, topic)
 	want := appendLines(t, filepath.Join(dir, "app.log"), "a", 0, 500)
-	o := e2eOptions(t, dir, topic, nsqlogtest.FreeAddr(t), nsqdAddr)
+	o := e2eOptions(t, dir, topic, testutil.FreeAddr(t), nsqdAddr)
 	run(t, o)
 	cons.WaitAll(t, want, deliveryTimeout)
 }

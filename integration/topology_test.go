@@ -3,7 +3,6 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -39,64 +38,24 @@ func TestMain(m *testing.M) {
 
 // proc is a daemon process with its two addresses.
 type proc struct {
+	*testutil.Proc
 	name      string
-	cmd       *exec.Cmd
 	tcp, http string
-	log       *testutil.Buffer
 }
 
-func freeAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	var ls []net.Listener
-	var out []string
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
-
+// startProc runs bin (a name in binDir, or an absolute path) on two free
+// 127.0.0.1 ports and waits for its /ping.
 func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
-	addrs := freeAddrs(t, 2)
-	p := &proc{name: name, tcp: addrs[0], http: addrs[1], log: &testutil.Buffer{}}
+	addrs := testutil.FreeAddrs(t, 2)
+	p := &proc{name: name, tcp: addrs[0], http: addrs[1]}
 	args = append([]string{"--tcp-address=" + p.tcp, "--http-address=" + p.http, "--broadcast-address=127.0.0.1"}, args...)
 	if !filepath.IsAbs(bin) {
 		bin = filepath.Join(binDir, bin)
 	}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.cmd.Process.Signal(syscall.SIGCONT)
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-		if t.Failed() {
-			t.Logf("--- %s log:\n%s", name, p.log)
-		}
-	})
-	if err := testutil.Poll(15*time.Second, func() bool { return ping(p.http) }); err != nil {
-		t.Fatalf("%s did not start:\n%s", name, p.log)
-	}
+	p.Proc = testutil.StartProc(t, bin, nil, args...)
+	p.WaitHTTP(t, "http://"+p.http+"/ping", 15*time.Second)
 	return p
-}
-
-func ping(addr string) bool {
-	resp, err := http.Get("http://" + addr + "/ping")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == 200
 }
 
 func startNSQD(t *testing.T, name string, lookupds ...*proc) *proc {
@@ -213,7 +172,7 @@ func TestTopology(t *testing.T) {
 	}
 
 	// kill nsqd1: it leaves /lookup, the consumer keeps receiving
-	nsqds[0].cmd.Process.Kill()
+	nsqds[0].Kill(t)
 	for _, l := range []*proc{l1, l2} {
 		testutil.Eventually(t, 20*time.Second, func() bool {
 			p := lookupProducers(t, l, topic)
@@ -225,17 +184,17 @@ func TestTopology(t *testing.T) {
 
 	// hang nsqd3 (SIGSTOP): its connections stay open, its PINGs stop, and
 	// it drops out of /lookup after --inactive-producer-timeout
-	nsqds[2].cmd.Process.Signal(syscall.SIGSTOP)
+	nsqds[2].Signal(t, syscall.SIGSTOP)
 	testutil.Eventually(t, 60*time.Second, func() bool {
 		p := lookupProducers(t, l1, topic)
 		return p != nil && !p[nsqds[2].tcp] && p[nsqds[1].tcp]
 	}, "hung nsqd3 expires from /lookup")
 	receives(nsqds[1], "while nsqd3 hangs")
-	nsqds[2].cmd.Process.Kill()
+	nsqds[2].Kill(t)
 
 	// kill lookupd1: discovery goes on through lookupd2, and a new nsqd is
 	// found within the consumer's poll interval
-	l1.cmd.Process.Kill()
+	l1.Kill(t)
 	n4 := startNSQD(t, "nsqd4", l1, l2)
 	publish(t, n4, topic, "from the new node")
 	testutil.Eventually(t, 30*time.Second, func() bool { return got.has("from the new node") },

@@ -141,7 +141,7 @@ func TestPolicyWhenUnreachable(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.policy.String(), func(t *testing.T) {
-			addr := nsqlogtest.FreeAddr(t)
+			addr := testutil.FreeAddr(t)
 			topic := nsqlogtest.Topic("policy")
 			w := newWriter(t, nsqlog.Options{
 				NSQDTCPAddresses: []string{addr}, Topic: topic, Policy: tc.policy,
@@ -200,7 +200,7 @@ func TestPolicyWhenUnreachable(t *testing.T) {
 // blocked writer, and counts every undelivered line.
 func TestCloseWhileUnreachable(t *testing.T) {
 	w := newWriter(t, nsqlog.Options{
-		NSQDTCPAddresses: []string{nsqlogtest.FreeAddr(t)}, Topic: "never", Policy: nsqlog.Block,
+		NSQDTCPAddresses: []string{testutil.FreeAddr(t)}, Topic: "never", Policy: nsqlog.Block,
 		MaxBufferedLines: 3, RetryBackoff: 10 * time.Millisecond, MaxRetryBackoff: 20 * time.Millisecond,
 		CloseTimeout: 100 * time.Millisecond,
 	})

@@ -17,64 +17,13 @@ import (
 	"github.com/dropin/nsq/nsqlog/nsqlogtest"
 )
 
-// buildBinary compiles file_to_nsq into a temporary directory.
-func buildBinary(tb testing.TB) string {
-	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "file_to_nsq")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		tb.Fatalf("go build: %s\n%s", err, out)
-	}
-	return bin
-}
+const binPkg = "github.com/dropin/nsq/apps/file_to_nsq"
 
-type proc struct {
-	cmd    *exec.Cmd
-	stderr *testutil.Buffer
-	done   chan error
-}
-
-// start runs the binary; it is killed at cleanup if still running.
-func start(tb testing.TB, bin string, args ...string) *proc {
-	tb.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), stderr: &testutil.Buffer{}, done: make(chan error, 1)}
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	tb.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		if tb.Failed() {
-			tb.Logf("file_to_nsq stderr:\n%s", p.stderr.String())
-		}
-	})
-	return p
-}
-
-// wait waits for the process to exit and returns its exit code.
-func (p *proc) wait(tb testing.TB) int {
-	tb.Helper()
-	select {
-	case err := <-p.done:
-		p.done <- err // for cleanup
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return 0
-	case <-time.After(30 * time.Second):
-		tb.Fatal("file_to_nsq did not exit")
-		return -1
-	}
-}
+// exitWithin bounds how long a test waits for file_to_nsq to exit.
+const exitWithin = 30 * time.Second
 
 func TestFlags(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testutil.Build(t, binPkg)
 	dir := t.TempDir()
 	base := []string{"--path", filepath.Join(dir, "*.log"), "--topic", "t", "--nsqd-tcp-address", "127.0.0.1:1", "--registry-file", filepath.Join(dir, "reg.json")}
 	tests := []struct {
@@ -133,7 +82,7 @@ func TestFlags(t *testing.T) {
 }
 
 func TestConfigFile(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testutil.Build(t, binPkg)
 	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("config")
@@ -147,13 +96,13 @@ func TestConfigFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "a.log"), []byte("one\n two\nthree\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, bin, "--config", conf)
+	p := testutil.StartProc(t, bin, nil, "--config", conf)
 	cons.WaitAll(t, []string{"one\n two", "three"}, 30*time.Second)
 	testutil.Eventually(t, 30*time.Second, func() bool {
-		return strings.Contains(p.stderr.String(), "STATS: harvester_open_files=1 harvesters_started=1 events_pending=0 events_acked=2")
+		return strings.Contains(p.Stderr.String(), "STATS: harvester_open_files=1 harvesters_started=1 events_pending=0 events_acked=2")
 	}, "no periodic stats line with the counters")
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.wait(t); code != 0 {
+	p.Signal(t, syscall.SIGTERM)
+	if code := p.Wait(t, exitWithin); code != 0 {
 		t.Errorf("exit code %d after SIGTERM", code)
 	}
 }
@@ -163,7 +112,7 @@ func TestConfigFile(t *testing.T) {
 // and with --registry-flush=0 the duplicates are at most the batch in
 // flight at each kill.
 func TestKill9Restart(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testutil.Build(t, binPkg)
 	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("kill")
@@ -205,7 +154,7 @@ func TestKill9Restart(t *testing.T) {
 
 	chunk := 0
 	for k := 0; k <= kills; k++ {
-		p := start(t, bin, args...)
+		p := testutil.StartProc(t, bin, nil, args...)
 		// Write until roughly half of what was written so far has
 		// arrived in this run, then kill mid-stream.
 		target := cons.Total() + perChunk*3
@@ -220,16 +169,13 @@ func TestKill9Restart(t *testing.T) {
 				chunk++
 			}
 			cons.WaitAll(t, want, 60*time.Second)
-			p.cmd.Process.Signal(syscall.SIGTERM)
-			if code := p.wait(t); code != 0 {
+			p.Signal(t, syscall.SIGTERM)
+			if code := p.Wait(t, exitWithin); code != 0 {
 				t.Errorf("exit code %d after SIGTERM", code)
 			}
 			break
 		}
-		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		p.wait(t)
+		p.Kill(t)
 		t.Logf("kill %d after %d chunks, %d messages received", k+1, chunk, cons.Total())
 	}
 	cons.WaitAll(t, want, 60*time.Second)
@@ -246,7 +192,7 @@ func TestKill9Restart(t *testing.T) {
 // TestCorruptRegistry starts with a registry full of junk: the harvester
 // says so and starts every file from its beginning.
 func TestCorruptRegistry(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testutil.Build(t, binPkg)
 	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	dir := t.TempDir()
 	topic := nsqlogtest.Topic("corrupt")
@@ -258,15 +204,15 @@ func TestCorruptRegistry(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "a.log"), []byte("x1\nx2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, bin, "--path", filepath.Join(dir, "*.log"), "--topic", topic, "--nsqd-tcp-address", nsqdAddr,
+	p := testutil.StartProc(t, bin, nil, "--path", filepath.Join(dir, "*.log"), "--topic", topic, "--nsqd-tcp-address", nsqdAddr,
 		"--registry-file", reg, "--scan-frequency", "50ms", "--backoff", "5ms", "--max-backoff", "20ms")
 	cons.WaitAll(t, []string{"x1", "x2"}, 30*time.Second)
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.wait(t); code != 0 {
+	p.Signal(t, syscall.SIGTERM)
+	if code := p.Wait(t, exitWithin); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
-	if !strings.Contains(p.stderr.String(), "no usable registry; every file starts from the configured position") {
-		t.Errorf("corrupt registry not reported:\n%s", p.stderr.String())
+	if !strings.Contains(p.Stderr.String(), "no usable registry; every file starts from the configured position") {
+		t.Errorf("corrupt registry not reported:\n%s", p.Stderr.String())
 	}
 	if _, err := os.Stat(reg + ".corrupt"); err != nil {
 		t.Errorf("corrupt registry not kept aside: %s", err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +16,7 @@ import (
 // TestExample builds and runs the example against a real nsqd and checks
 // that every line it logs arrives.
 func TestExample(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "nsqlog-example")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %s\n%s", err, out)
-	}
+	bin := testutil.Build(t, "github.com/dropin/nsq/examples/nsqlog")
 	nsqdAddr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	topic := nsqlogtest.Topic("example")
 	cons := nsqlogtest.Consume(t, nsqdAddr, topic)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -85,16 +84,6 @@ type daemon struct {
 	proc      *testutil.Proc
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func port(addr string) string { return addr[strings.LastIndexByte(addr, ':')+1:] }
 
 // start runs kind (nsqd, nsqlookupd, nsqadmin) of side with args and waits
@@ -118,14 +107,15 @@ func start(t *testing.T, side, kind string, args ...string) *daemon {
 	// a port picked free may be taken by another process before the daemon
 	// binds it: then try again with new ports
 	for attempt := 1; ; attempt++ {
-		d := &daemon{side: side, kind: kind, http: freeAddr(t)}
+		addrs := testutil.FreeAddrs(t, 3) // distinct: all three were open at once
+		d := &daemon{side: side, kind: kind, http: addrs[0]}
 		base := []string{"--http-address=" + d.http}
 		if kind != "nsqadmin" {
-			d.tcp = freeAddr(t)
+			d.tcp = addrs[1]
 			base = append(base, "--tcp-address="+d.tcp, "--broadcast-address=127.0.0.1")
 		}
 		if kind == "nsqd" {
-			d.https = freeAddr(t)
+			d.https = addrs[2]
 			base = append(base, "--data-path="+data, "--https-address="+d.https)
 		}
 		d.proc = testutil.StartProc(t, filepath.Join(dir, kind), nil, append(base, args...)...)

@@ -261,7 +261,7 @@ func TestNSQAdminNSQDMode(t *testing.T) {
 // warnings and 502s must read as NSQ's.
 func TestNSQAdminPartial(t *testing.T) {
 	cl := startRefCluster(t)
-	dead := freeAddr(t)
+	dead := testutil.FreeAddr(t)
 	for _, mode := range []struct{ name, flags string }{
 		{"lookupd", "--lookupd-http-address=" + cl.lookupd.http + " --lookupd-http-address=" + dead},
 		{"nsqd", "--nsqd-http-address=" + cl.nsqd[0].http + " --nsqd-http-address=" + dead},

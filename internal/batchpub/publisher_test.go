@@ -52,7 +52,7 @@ func TestPublishRetryFailover(t *testing.T) {
 	addr, _ := nsqdtest.Addrs(nsqdtest.Start(t))
 	topic := nsqlogtest.Topic("failover")
 	cons := nsqlogtest.Consume(t, addr, topic)
-	dead := nsqlogtest.FreeAddr(t)
+	dead := testutil.FreeAddr(t)
 	p := newPublisher(t, dead, addr)
 	if p.Addr() != dead {
 		t.Fatalf("first address %s, want %s", p.Addr(), dead)
@@ -124,7 +124,7 @@ func TestPublishRetryGivesUp(t *testing.T) {
 		{"context", func(_ *batchpub.Publisher, cancel context.CancelFunc) { cancel() }, context.Canceled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPublisher(t, nsqlogtest.FreeAddr(t))
+			p := newPublisher(t, testutil.FreeAddr(t))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			tried := make(chan struct{}, 100)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -56,7 +57,8 @@ type Proc struct {
 }
 
 // StartProc runs bin with args (stdin may be nil). The process is killed at
-// test cleanup if it is still running.
+// test cleanup if it is still running, and its output is logged then if
+// the test failed.
 func StartProc(tb testing.TB, bin string, stdin io.Reader, args ...string) *Proc {
 	tb.Helper()
 	p := &Proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
@@ -74,11 +76,27 @@ func StartProc(tb testing.TB, bin string, stdin io.Reader, args ...string) *Proc
 		select {
 		case <-p.done:
 		default:
-			p.cmd.Process.Kill()
+			p.cmd.Process.Kill() // SIGKILL ends a stopped (SIGSTOP) process too
 			<-p.done
+		}
+		if tb.Failed() {
+			tb.Logf("%s %v:\n%s", filepath.Base(bin), args, p.Output())
 		}
 	})
 	return p
+}
+
+// Kill sends SIGKILL and waits until the process is gone, whatever its
+// exit status; it does nothing if the process has already exited.
+func (p *Proc) Kill(tb testing.TB) {
+	tb.Helper()
+	if p.Exited() {
+		return
+	}
+	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		tb.Fatalf("kill: %v", err)
+	}
+	<-p.done
 }
 
 // Signal sends sig to the process.

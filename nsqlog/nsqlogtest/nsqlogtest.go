@@ -1,12 +1,11 @@
 // Package nsqlogtest holds helpers for tests that publish into a real
-// nsqd on 127.0.0.1 (started with nsqd/nsqdtest): unique topic names, a
-// free address for a daemon started later, and counting what a go-nsq
-// consumer receives. Only test code should import it.
+// nsqd on 127.0.0.1 (started with nsqd/nsqdtest): unique topic names and
+// counting what a go-nsq consumer receives. A free address for a daemon
+// started later is testutil.FreeAddr. Only test code should import it.
 package nsqlogtest
 
 import (
 	"fmt"
-	"net"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -23,19 +22,6 @@ var topicSeq atomic.Int64
 // Topic returns a topic name unique within the test binary.
 func Topic(prefix string) string {
 	return fmt.Sprintf("%s_%d", prefix, topicSeq.Add(1))
-}
-
-// FreeAddr returns a 127.0.0.1 address nothing listens on right now, for
-// a daemon that a test starts later.
-func FreeAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // Consumer counts the message bodies it receives from one topic.
