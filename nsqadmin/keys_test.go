@@ -14,6 +14,7 @@ import (
 
 	"github.com/dropin/nsq/internal/testutil"
 	"github.com/dropin/nsq/nsqd"
+	"github.com/dropin/nsq/nsqlookupd/lookupdtest"
 )
 
 // keysCluster is a real nsqlookupd with two real nsqds (e2e percentiles
@@ -23,24 +24,11 @@ import (
 // "inactive" with channel "ic" and a topic "lonely".
 func keysCluster(t *testing.T) *liveCluster {
 	t.Helper()
-	c := &liveCluster{lookupd: startLookupd(t)}
+	c := &liveCluster{lookupd: lookupdtest.Start(t)}
 	for range 2 {
-		o := nsqd.NewOptions()
-		o.TCPAddress, o.HTTPAddress, o.HTTPSAddress = "127.0.0.1:0", "127.0.0.1:0", ""
-		o.BroadcastAddress = "127.0.0.1"
-		o.DataPath = t.TempDir()
-		o.Logger = testutil.NewLogger(t)
-		o.LogLevel = 3
-		o.E2EProcessingLatencyPercentiles = []float64{0.99, 0.5}
-		o.NSQLookupdTCPAddresses = []string{c.lookupd.RealTCPAddr().String()}
-		n, err := nsqd.New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- n.Main() }()
-		t.Cleanup(func() { n.Exit(); <-done })
-		c.nsqds = append(c.nsqds, n)
+		c.nsqds = append(c.nsqds, startNSQD(t, c.lookupd.RealTCPAddr().String(), func(o *nsqd.Options) {
+			o.E2EProcessingLatencyPercentiles = []float64{0.99, 0.5}
+		}))
 	}
 	for i := range c.nsqds {
 		c.createChannel(t, i, "t1", "c1")
@@ -327,14 +315,7 @@ func TestAPIKeysNSQDMode(t *testing.T) {
 // whose producers could not be asked.
 func TestAPIInactiveWithFailures(t *testing.T) {
 	c := keysCluster(t)
-	dead := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().String()
-	}()
+	dead := testutil.FreeAddr(t)
 	a := startAdmin(t, func(o *Options) { o.NSQLookupdHTTPAddresses = []string{c.lookupdHTTP(), dead} })
 	r := call(t, "GET", a.url+"/api/topics?inactive=true", nil)
 	topics, _ := r.json["topics"].(map[string]any)

@@ -11,9 +11,12 @@ import (
 
 	"github.com/nsqio/go-nsq"
 
+	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/testutil"
 	"github.com/dropin/nsq/nsqd"
+	"github.com/dropin/nsq/nsqd/nsqdtest"
 	"github.com/dropin/nsq/nsqlookupd"
+	"github.com/dropin/nsq/nsqlookupd/lookupdtest"
 )
 
 // liveCluster is a real nsqlookupd and real nsqds on 127.0.0.1:0.
@@ -23,56 +26,25 @@ type liveCluster struct {
 	stopped []bool
 }
 
-func startLookupd(tb testing.TB) *nsqlookupd.NSQLookupd {
-	tb.Helper()
-	o := nsqlookupd.NewOptions()
-	o.TCPAddress = "127.0.0.1:0"
-	o.HTTPAddress = "127.0.0.1:0"
-	o.BroadcastAddress = "127.0.0.1"
-	o.Logger = testutil.NewLogger(tb)
-	l, err := nsqlookupd.New(o)
-	if err != nil {
-		tb.Fatalf("nsqlookupd.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- l.Main() }()
-	tb.Cleanup(func() {
-		l.Exit()
-		<-done
-	})
-	return l
-}
+// quietNSQD keeps a test nsqd's log to warnings: these tests read its
+// API, not its log.
+func quietNSQD(o *nsqd.Options) { o.LogLevel = lg.WARN }
 
-func startNSQD(tb testing.TB, lookupdTCP string) *nsqd.NSQD {
+// startNSQD starts an nsqd registered with the nsqlookupd at lookupdTCP
+// (none if empty).
+func startNSQD(tb testing.TB, lookupdTCP string, configure ...func(*nsqd.Options)) *nsqd.NSQD {
 	tb.Helper()
-	o := nsqd.NewOptions()
-	o.TCPAddress = "127.0.0.1:0"
-	o.HTTPAddress = "127.0.0.1:0"
-	o.HTTPSAddress = ""
-	o.BroadcastAddress = "127.0.0.1"
-	o.DataPath = tb.TempDir()
-	o.Logger = testutil.NewLogger(tb)
-	o.LogLevel = 3
+	configure = append([]func(*nsqd.Options){quietNSQD}, configure...)
 	if lookupdTCP != "" {
-		o.NSQLookupdTCPAddresses = []string{lookupdTCP}
+		configure = append(configure, nsqdtest.Lookupds(lookupdTCP))
 	}
-	n, err := nsqd.New(o)
-	if err != nil {
-		tb.Fatalf("nsqd.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Main() }()
-	tb.Cleanup(func() {
-		n.Exit()
-		<-done
-	})
-	return n
+	return nsqdtest.Start(tb, configure...)
 }
 
 // startLiveCluster starts a lookupd and n nsqds registered with it.
 func startLiveCluster(tb testing.TB, n int) *liveCluster {
 	tb.Helper()
-	c := &liveCluster{lookupd: startLookupd(tb)}
+	c := &liveCluster{lookupd: lookupdtest.Start(tb)}
 	for i := 0; i < n; i++ {
 		c.nsqds = append(c.nsqds, startNSQD(tb, c.lookupd.RealTCPAddr().String()))
 	}
