@@ -1438,90 +1438,11 @@ func TestConfigPut(t *testing.T) {
 	}
 }
 
-// cfgLookupd accepts nsqd's lookupd connections, answers every command
-// and reports what it receives: "IDENTIFY", the other command lines, and
-// "CLOSED" when nsqd hangs up.
-type cfgLookupd struct {
-	ln     net.Listener
-	events chan string
-}
-
-func newCfgLookupd(tb testing.TB) *cfgLookupd {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f := &cfgLookupd{ln: ln, events: make(chan string, 100)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go f.serve(conn)
-		}
-	}()
-	tb.Cleanup(func() { ln.Close(); <-done })
-	return f
-}
-
-func (f *cfgLookupd) serve(conn net.Conn) {
-	defer conn.Close()
-	r := bufio.NewReader(conn)
-	reply := func(s string) {
-		conn.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(s))), s...))
-	}
-	var magic [4]byte
-	if _, err := io.ReadFull(r, magic[:]); err != nil || string(magic[:]) != "  V1" {
-		f.events <- "BAD MAGIC"
-		return
-	}
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			f.events <- "CLOSED"
-			return
-		}
-		line = strings.TrimSpace(line)
-		if line == "IDENTIFY" {
-			var size [4]byte
-			io.ReadFull(r, size[:])
-			io.ReadFull(r, make([]byte, binary.BigEndian.Uint32(size[:])))
-			reply(`{"tcp_port":1,"http_port":0,"version":"1.3.0","broadcast_address":"127.0.0.1","hostname":"fake"}`)
-		} else {
-			reply("OK")
-		}
-		f.events <- line
-	}
-}
-
-// expect waits for event, skipping PINGs.
-func (f *cfgLookupd) expect(tb testing.TB, event string) {
-	tb.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case e := <-f.events:
-			if e == event {
-				return
-			}
-			if e != "PING" {
-				tb.Fatalf("lookupd got %q, want %q", e, event)
-			}
-		case <-deadline:
-			tb.Fatalf("lookupd never got %q", event)
-		}
-	}
-}
-
 func TestConfigLookupdAddresses(t *testing.T) {
 	n := startNSQD(t, testOptions(t))
 	checkV1Empty(t, httpCall(t, n, "POST", "/topic/create?topic=early", ""))
-	lookupd := newCfgLookupd(t)
-	addr := lookupd.ln.Addr().String()
+	lookupd := startLookupd(t)
+	addr := lookupd.tcp()
 
 	want := `["` + addr + `"]`
 	if got := checkV1JSON(t, httpCall(t, n, "PUT", "/config/nsqlookupd_tcp_addresses", want)); got != want {
@@ -1531,16 +1452,18 @@ func TestConfigLookupdAddresses(t *testing.T) {
 		t.Fatalf("GET %s, want %s", got, want)
 	}
 	// nsqd connects to the new lookupd and registers what it has
-	lookupd.expect(t, "IDENTIFY")
-	lookupd.expect(t, "REGISTER early")
+	eventually(t, func() bool { _, ok := lookupd.identified(t); return ok }, "IDENTIFY")
+	eventually(t, func() bool { return lookupd.registered(t, "early", "") }, "REGISTER early")
 	checkV1Empty(t, httpCall(t, n, "POST", "/topic/create?topic=later", ""))
-	lookupd.expect(t, "REGISTER later")
+	eventually(t, func() bool { return lookupd.registered(t, "later", "") }, "REGISTER later")
 
-	// dropping it from the list disconnects it
+	// dropping it from the list disconnects it: the lookupd forgets nsqd
 	if got := checkV1JSON(t, httpCall(t, n, "PUT", "/config/nsqlookupd_tcp_addresses", "[]")); got != "[]" {
 		t.Fatalf("PUT [] reply %s", got)
 	}
-	lookupd.expect(t, "CLOSED")
+	eventually(t, func() bool {
+		return len(lookupd.entries(t, "client::")) == 0 && !lookupd.registered(t, "early", "")
+	}, "connection closed")
 	if got := httpCall(t, n, "GET", "/config/nsqlookupd_tcp_addresses", "").body; got != "[]" {
 		t.Fatalf("GET after PUT []: %s", got)
 	}
