@@ -55,7 +55,7 @@
 //	                    does not keep the term of the entry before its first
 //	Snapshot()          the state machine's checkpoint (brokerlog), with its index and term
 //	Ready.Entries       Log.Append then Log.Sync (TruncateSuffix first on conflicts)
-//	snapshot install    Log.TruncateSuffix(snap.Index+1) resets the log
+//	snapshot install    Log.Reset(snap.Index+1) empties the log
 //	CommittedEntries    Apply, in order
 //
 // Under raft the Committer's role splits: proposals go to RawNode.Propose

@@ -229,32 +229,58 @@ func (l *Log) removeNewestLocked(a *segment) error {
 	return nil
 }
 
-// resetLocked empties the log so that its next entry is from.
+// Reset empties the log, durably, so that its next entry is next (a raft
+// snapshot install: every entry goes, whatever its index). A crash during
+// Reset leaves the old log, a contiguous later part of it, or an empty log;
+// never one with a hole.
+func (l *Log) Reset(next uint64) error {
+	if next == 0 {
+		return fmt.Errorf("logstore: reset to index 0")
+	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if err := l.writableLocked(); err != nil {
+		return err
+	}
+	return l.resetLocked(next)
+}
+
+// resetLocked empties the log so that its next entry is from. The old
+// segments are removed oldest first and the removals made durable before
+// the new segment is created, so a crash cannot leave the new segment
+// beside a remnant of the old log (a gap Open would refuse).
 func (l *Log) resetLocked(from uint64) error {
-	s, err := openSegment(l.opts.FS, l.opts.Dir, from, true)
-	if err != nil {
-		return fmt.Errorf("logstore: new segment: %w", err)
-	}
-	if err := s.f.Sync(); err != nil {
-		s.f.Close()
-		return fmt.Errorf("logstore: sync %s: %w", s.name, err)
-	}
-	l.mu.Lock()
-	old := l.segs
-	l.segs = []*segment{s}
-	l.terms = nil
-	l.mu.Unlock()
+	l.mu.RLock()
+	old := append([]*segment(nil), l.segs...)
+	l.mu.RUnlock()
 	for _, o := range old {
-		o.f.Close()
-		if o.first == from {
-			continue // same file name: Create already emptied it
-		}
+		o.f.Close() // a reader's late read fails cleanly
 		if err := l.opts.FS.Remove(o.name); err != nil {
 			err = fmt.Errorf("logstore: remove %s: %w", o.name, err)
 			l.breakLocked(err)
 			return err
 		}
+		l.dirDirty = true
 	}
+	if err := l.syncDirLocked(); err != nil {
+		return err
+	}
+	s, err := openSegment(l.opts.FS, l.opts.Dir, from, true)
+	if err != nil {
+		err = fmt.Errorf("logstore: new segment: %w", err)
+		l.breakLocked(err)
+		return err
+	}
+	if err := s.f.Sync(); err != nil {
+		s.f.Close()
+		err = fmt.Errorf("logstore: sync %s: %w", s.name, err)
+		l.breakLocked(err)
+		return err
+	}
+	l.mu.Lock()
+	l.segs = []*segment{s}
+	l.terms = nil
+	l.mu.Unlock()
 	l.dirDirty = true
 	return l.syncDirLocked()
 }

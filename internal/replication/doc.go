@@ -39,6 +39,22 @@
 //     a quorum step down; PreVote keeps a returning node from disrupting.
 //     A storage or apply error, or a raft panic on a storage error, stops
 //     the node (Err), never the process.
+//   - Snapshots (snapshot.go, node_snap.go): Options.StateMachine gives
+//     the applied state as bytes (Snapshot) and takes it back (Restore).
+//     Every SnapshotEntries applied entries, or on CreateSnapshot, the
+//     loop stores the state as of the applied index in Dir/snapshot (its
+//     index, term and configuration beside the data; replaced tmp, fsync,
+//     rename, fsync dir), records it in the state file, and removes the
+//     log's whole segments below index+1−CatchUpEntries. raft serves
+//     Storage.Snapshot from that file when a follower needs entries the
+//     log no longer has; a follower installs it (ApplySnapshot: snapshot
+//     file, state file, then Log.Reset to index+1) and then Restore runs.
+//     The snapshot file is the commit point: OpenStorage finishes an
+//     install a power cut interrupted, so a cut at any point leaves the
+//     old state or the whole new one (TestSnapshotInstallPowerCut cuts at
+//     every file operation). NewNode restores the stored snapshot when
+//     Options.Applied is older. A snapshot is one raft message, so at most
+//     ~255 MiB (the frame limit).
 //   - Transport: Send(group, msg) never blocks. MemNetwork is the
 //     in-process one for tests; TCPTransport sends frames
 //     len:uint32 group:uint64 protobuf message over one outbound
@@ -60,11 +76,10 @@
 //
 // # Missing
 //
-//   - Snapshots and compaction: Storage.Snapshot serves only the empty
-//     index-0 snapshot; a node asked to install a snapshot stops with an
-//     error. Needs brokerlog checkpoints as snapshot data, the snapshot
-//     position in the state file, and DeletePrefix driven by the applied
-//     checkpoint.
+//   - Snapshots are taken on the loop, in memory: fine for a brokerlog
+//     checkpoint (cursors and ranges), not for the messages themselves,
+//     which stay in the log until compaction (nsqd's snapshot must carry
+//     or reference what is still unfinished).
 //   - Membership change: conf-change entries are applied and their
 //     ConfState saved, but there is no API to propose one, and joint
 //     configurations are not stored (only voters and learners).

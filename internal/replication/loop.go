@@ -55,9 +55,16 @@ func (n *Node) run() {
 			n.propose(ps)
 		case c := <-n.statusc:
 			c <- n.statusLocal()
+		case f := <-n.ctlc:
+			f()
+		case r := <-n.reportc:
+			n.report(r)
 		}
 		for i := 0; i < maxBatch && n.Err() == nil && n.rn.HasReady(); i++ {
 			n.handleReady(n.rn.Ready())
+		}
+		if n.Err() == nil {
+			n.maybeSnapshot()
 		}
 	}
 }
@@ -65,6 +72,11 @@ func (n *Node) run() {
 func (n *Node) step(m *pb.Message) {
 	// Local message types must not come from the network.
 	if raft.IsLocalMsg(m.GetType()) {
+		return
+	}
+	// A message for another member id reached this node's address (the
+	// previous incarnation of a node whose disk was replaced): not ours.
+	if m.GetTo() != n.opts.ID {
 		return
 	}
 	_ = n.rn.Step(m) // errors: a message for an unknown peer; ignorable
@@ -83,9 +95,15 @@ func (n *Node) propose(ps []*Proposal) {
 	}
 	var accepted []*Proposal
 	for _, p := range ps {
-		data := make([]byte, 0, 1+len(p.data))
-		data = append(append(data, byte(p.kind)), p.data...)
-		if err := n.rn.Propose(data); err != nil {
+		var err error
+		if p.cc != nil {
+			err = n.rn.ProposeConfChange(p.cc)
+		} else {
+			data := make([]byte, 0, 1+len(p.data))
+			data = append(append(data, byte(p.kind)), p.data...)
+			err = n.rn.Propose(data)
+		}
+		if err != nil {
 			p.finish(0, fmt.Errorf("%w: %v", ErrDropped, err))
 			continue
 		}
@@ -118,9 +136,12 @@ func (n *Node) handleReady(rd raft.Ready) {
 		n.lead.Store(rd.SoftState.Lead)
 		n.leading.Store(rd.SoftState.RaftState == raft.StateLeader)
 	}
+	// The snapshot first: the Ready's entries follow it.
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		n.fail(fmt.Errorf("replication: installing snapshots (index %d) is not supported yet", rd.Snapshot.GetMetadata().GetIndex()))
-		return
+		if err := n.installSnapshot(rd.Snapshot); err != nil {
+			n.fail(err)
+			return
+		}
 	}
 	s := n.opts.Storage
 	// Group commit: one write and one sync for everything this Ready
@@ -178,10 +199,14 @@ func (n *Node) apply(e *pb.Entry) error {
 	n.applied = idx
 	if p := n.pending[idx]; p != nil {
 		delete(n.pending, idx)
-		if e.GetTerm() == p.term {
-			p.finish(idx, nil)
-		} else {
+		switch {
+		case e.GetTerm() != p.term:
 			p.finish(0, ErrDropped)
+		case p.cc != nil && e.GetType() != pb.EntryConfChangeV2:
+			// raft turned it into an empty entry: a change was pending.
+			p.finish(0, ErrConfChangePending)
+		default:
+			p.finish(idx, nil)
 		}
 	}
 	return nil

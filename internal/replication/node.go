@@ -32,6 +32,12 @@ var (
 	ErrStopped = errors.New("replication: node stopped")
 	// ErrReservedKind: the proposal used KindNoop or a reserved kind.
 	ErrReservedKind = errors.New("replication: reserved entry kind")
+	// ErrConfChangePending: a membership change was refused because
+	// another one is not applied yet; retry.
+	ErrConfChangePending = errors.New("replication: another membership change is in progress")
+	// ErrNoStateMachine: a snapshot was needed (taken, installed from the
+	// leader, or restored at start) but Options.StateMachine is nil.
+	ErrNoStateMachine = errors.New("replication: snapshot needs Options.StateMachine")
 )
 
 // NotLeaderError is ErrNotLeader with the leader's id (0: unknown).
@@ -66,6 +72,33 @@ type Options struct {
 	MaxSizePerMsg   uint64
 	MaxInflightMsgs int
 	Logf            func(format string, args ...any)
+
+	// StateMachine provides snapshots of the applied state and restores
+	// them (snapshots and compaction, doc.go). Optional: without it the log
+	// is never compacted, and a node that would need a snapshot stops with
+	// ErrNoStateMachine.
+	StateMachine StateMachine
+	// SnapshotEntries: after this many entries applied since the last
+	// snapshot, take one and compact the log (0: only on CreateSnapshot).
+	SnapshotEntries uint64
+	// CatchUpEntries is how many entries below a snapshot the log keeps,
+	// so that a follower a little behind catches up from the log instead
+	// of a snapshot (default 1000; segments go whole, so more may stay).
+	CatchUpEntries uint64
+}
+
+// StateMachine is the application's state as snapshots see it. Both
+// methods run on the node's loop, between Apply calls, and must not call
+// back into the Node.
+type StateMachine interface {
+	// Snapshot returns the state as of the last entry handed to Apply
+	// (at most 255 MiB: a snapshot travels as one message).
+	Snapshot() ([]byte, error)
+	// Restore replaces the state with a snapshot's data, the state as of
+	// index; Apply continues with index+1. It is called when the leader
+	// sends a snapshot, and by NewNode when the storage's snapshot is
+	// newer than Options.Applied. An error stops the node.
+	Restore(data []byte, index uint64) error
 }
 
 // Node drives one raft group member: one goroutine (the loop) owns the
@@ -79,12 +112,15 @@ type Node struct {
 	inbox   chan *pb.Message
 	propc   chan *Proposal
 	statusc chan chan Status
+	ctlc    chan func()         // closures run on the loop (membership, snapshots)
+	reportc chan snapshotReport // a sent snapshot's outcome, from the transport
 	stopc   chan struct{}
 	done    chan struct{}
 	stop    sync.Once
 
 	pending map[uint64]*Proposal // by index; owned by the loop
 	applied uint64               // owned by the loop
+	snapTry uint64               // owned by the loop: applied index of the last automatic snapshot attempt
 
 	lead    atomic.Uint64
 	leading atomic.Bool
@@ -102,6 +138,7 @@ type Proposal struct {
 	done     chan struct{}
 	err      error
 	index    uint64
+	cc       *pb.ConfChangeV2 // set for a membership change
 }
 
 // Done is closed when the proposal completed.
@@ -144,6 +181,12 @@ func NewNode(o Options) (*Node, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
+	if o.CatchUpEntries == 0 {
+		o.CatchUpEntries = 1000
+	}
+	if err := restoreAtStart(&o); err != nil {
+		return nil, err
+	}
 	hs, _, _ := o.Storage.InitialState()
 	if o.Applied > hs.GetCommit() {
 		// Only committed entries are ever applied, so the state machine
@@ -168,6 +211,7 @@ func NewNode(o Options) (*Node, error) {
 		MaxUncommittedEntriesSize: 256 << 20,
 		CheckQuorum:               true, // a leader without quorum steps down
 		PreVote:                   true, // a returning node does not disrupt
+		StepDownOnRemoval:         true, // a removed leader stops leading
 		DisableProposalForwarding: true, // proposals are made on the leader only
 		Logger:                    &raft.DefaultLogger{Logger: log.New(logfWriter(o.Logf), "", 0)},
 	})
@@ -181,6 +225,8 @@ func NewNode(o Options) (*Node, error) {
 		// queue nobody reads.
 		propc:   make(chan *Proposal),
 		statusc: make(chan chan Status),
+		ctlc:    make(chan func()),
+		reportc: make(chan snapshotReport, 64),
 		stopc:   make(chan struct{}),
 		done:    make(chan struct{}),
 		pending: map[uint64]*Proposal{},
@@ -274,6 +320,10 @@ type Status struct {
 	State                                             string // StateFollower, StateCandidate, StateLeader, StatePreCandidate
 	Progress                                          map[uint64]PeerProgress
 	Err                                               error
+	// The configuration applied here, and the latest snapshot's index and
+	// the log's first index (entries below it went with compaction).
+	Voters, Learners          []uint64
+	SnapshotIndex, FirstIndex uint64
 }
 
 // Status returns the node's status (progress only on the leader).
@@ -284,7 +334,9 @@ func (n *Node) Status() Status {
 		return <-c
 	case <-n.done:
 		last, _ := n.opts.Storage.LastIndex()
-		return Status{ID: n.opts.ID, Group: n.opts.Group, LastIndex: last, State: "stopped", Err: n.stoppedErr()}
+		s := Status{ID: n.opts.ID, Group: n.opts.Group, LastIndex: last, State: "stopped", Err: n.stoppedErr()}
+		n.addConfStatus(&s)
+		return s
 	}
 }
 
@@ -293,6 +345,7 @@ func (n *Node) statusLocal() Status {
 	last, _ := n.opts.Storage.LastIndex()
 	s := Status{ID: n.opts.ID, Group: n.opts.Group, Lead: st.Lead, Term: st.HardState.GetTerm(),
 		Commit: st.HardState.GetCommit(), Applied: n.applied, LastIndex: last, State: st.RaftState.String()}
+	n.addConfStatus(&s)
 	if len(st.Progress) > 0 {
 		s.Progress = map[uint64]PeerProgress{}
 		for id, pr := range st.Progress {
@@ -300,13 +353,6 @@ func (n *Node) statusLocal() Status {
 		}
 	}
 	return s
-}
-
-// send hands messages to the transport.
-func (n *Node) send(msgs []*pb.Message) {
-	for _, m := range msgs {
-		n.opts.Transport.Send(n.opts.Group, m)
-	}
 }
 
 // fail records err, which stops the loop.

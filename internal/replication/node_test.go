@@ -26,6 +26,9 @@ type testMember struct {
 
 	mu      sync.Mutex // guards applied
 	applied []logstore.Entry
+
+	join     bool         // a new member: its storage starts with Join
+	restores atomic.Int32 // snapshots restored into applied
 }
 
 func (m *testMember) appliedCopy() []logstore.Entry {
@@ -47,6 +50,11 @@ type testGroup struct {
 	tcp   bool
 	addrs map[uint64]string
 	trans map[uint64]*TCPTransport
+
+	// Snapshots: members get a StateMachine (their applied list) and take
+	// a snapshot every snapEvery entries, keeping catchUp below it.
+	snapEvery, catchUp uint64
+	segBytes           int64 // default 64 KiB
 }
 
 func newTestGroup(t testing.TB, ids ...uint64) *testGroup {
@@ -54,11 +62,19 @@ func newTestGroup(t testing.TB, ids ...uint64) *testGroup {
 }
 
 func newGroup(t testing.TB, tcp bool, ids ...uint64) *testGroup {
-	g := &testGroup{t: t, net: NewMemNetwork(), members: map[uint64]*testMember{}, timeout: 5 * time.Second,
-		tcp: tcp, addrs: map[uint64]string{}, trans: map[uint64]*TCPTransport{}}
+	return startGroup(&testGroup{t: t, tcp: tcp}, ids...)
+}
+
+// startGroup fills in g's maps and defaults and starts members ids.
+func startGroup(g *testGroup, ids ...uint64) *testGroup {
+	g.net, g.members = NewMemNetwork(), map[uint64]*testMember{}
+	g.addrs, g.trans = map[uint64]string{}, map[uint64]*TCPTransport{}
+	if g.timeout == 0 {
+		g.timeout = 5 * time.Second
+	}
 	for _, id := range ids {
 		g.members[id] = &testMember{id: id, fs: vfs.NewMemFS()}
-		if tcp {
+		if g.tcp {
 			g.addrs[id] = "127.0.0.1:0"
 			g.startTransport(id)
 		}
@@ -66,7 +82,7 @@ func newGroup(t testing.TB, tcp bool, ids ...uint64) *testGroup {
 	for _, id := range ids {
 		g.start(id)
 	}
-	t.Cleanup(func() {
+	g.t.Cleanup(func() {
 		for id := range g.members {
 			g.stop(id)
 		}
@@ -121,7 +137,11 @@ func (g *testGroup) startTransport(id uint64) {
 func (g *testGroup) start(id uint64) {
 	g.t.Helper()
 	m := g.members[id]
-	st, err := OpenStorage(StorageOptions{FS: m.fs, Dir: "/data", Peers: g.peers(), SegmentBytes: 64 << 10})
+	seg := g.segBytes
+	if seg == 0 {
+		seg = 64 << 10
+	}
+	st, err := OpenStorage(StorageOptions{FS: m.fs, Dir: "/data", Peers: g.peers(), Join: m.join, SegmentBytes: seg})
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -146,6 +166,7 @@ func (g *testGroup) start(id uint64) {
 		TickInterval: 10 * time.Millisecond, ElectionTicks: 20, HeartbeatTicks: 2,
 		ProposeTimeout: g.timeout,
 		Logf:           func(f string, a ...any) {},
+		StateMachine:   (*testSM)(m), SnapshotEntries: g.snapEvery, CatchUpEntries: g.catchUp,
 	})
 	if err != nil {
 		g.t.Fatal(err)
@@ -291,16 +312,30 @@ func (g *testGroup) waitConverged() []logstore.Entry {
 			g.t.Fatalf("node %d applied differs from node %d", m.id, ms[0].id)
 		}
 	}
-	// The logs themselves: every record of the shorter log equal.
+	// The logs themselves: every index two logs both hold is equal.
 	refLog := readLog(g.t, ms[0].st)
 	for _, m := range ms[1:] {
-		l := readLog(g.t, m.st)
-		n := min(len(l), len(refLog))
-		if n < len(ref) || !slices.EqualFunc(l[:n], refLog[:n], entryEqual) {
-			g.t.Fatalf("node %d log differs from node %d's (%d vs %d records)", m.id, ms[0].id, len(l), len(refLog))
+		if err := logsAgree(refLog, readLog(g.t, m.st)); err != nil {
+			g.t.Fatalf("node %d log vs node %d's: %v", m.id, ms[0].id, err)
 		}
 	}
 	return ref
+}
+
+// logsAgree compares two logs (possibly compacted to different first
+// indexes) at every index both hold.
+func logsAgree(a, b []logstore.Entry) error {
+	if len(a) == 0 || len(b) == 0 {
+		return nil
+	}
+	lo, hi := max(a[0].Index, b[0].Index), min(a[len(a)-1].Index, b[len(b)-1].Index)
+	for i := lo; i <= hi && lo <= hi; i++ {
+		x, y := a[i-a[0].Index], b[i-b[0].Index]
+		if !entryEqual(x, y) {
+			return fmt.Errorf("entry %d differs: %d/%d/%q vs %d/%d/%q", i, x.Term, x.Kind, x.Data, y.Term, y.Kind, y.Data)
+		}
+	}
+	return nil
 }
 
 func entryEqual(a, b logstore.Entry) bool {

@@ -29,10 +29,18 @@ type StorageOptions struct {
 	// Peers are the voters of a group that has no state file yet (a new
 	// group). Ignored once the state file exists.
 	Peers []uint64
+	// Join makes a storage without a state file start with no
+	// configuration at all instead of Peers: a member being added to a
+	// running group (AddMember), which learns the configuration from the
+	// leader's snapshot or log. A member id is never reused: a node whose
+	// disk was replaced joins under a new id (doc.go, "Lost disk").
+	Join bool
 	// SegmentBytes is passed to logstore (default: logstore's).
 	SegmentBytes int64
-	// Snapshot returns the state machine's checkpoint bytes. Optional; only
-	// needed once the log is compacted (not done yet, see doc.go).
+	// Snapshot is unused and kept for compatibility: snapshot data comes
+	// from Options.StateMachine and is kept in the storage's snapshot file.
+	//
+	// Deprecated: set Options.StateMachine instead.
 	Snapshot func() ([]byte, error)
 	Logf     func(format string, args ...any)
 }
@@ -70,15 +78,22 @@ func OpenStorage(o StorageOptions) (*Storage, error) {
 	}
 	s := &Storage{opts: o, log: l}
 	if !ok {
-		if len(o.Peers) == 0 {
+		if len(o.Peers) == 0 && !o.Join {
 			l.Close()
-			return nil, errors.New("replication: a new group needs StorageOptions.Peers")
+			return nil, errors.New("replication: a new group needs StorageOptions.Peers (or Join)")
 		}
-		st = persistentState{voters: slices.Clone(o.Peers)}
+		st = persistentState{}
+		if !o.Join {
+			st.conf.voters = slices.Clone(o.Peers)
+		}
 		if err := saveState(o.FS, o.Dir, &st); err != nil {
 			l.Close()
 			return nil, err
 		}
+	}
+	if err := s.reconcileSnapshot(&st); err != nil {
+		l.Close()
+		return nil, err
 	}
 	// The commit index in the file may lag (it is saved with term/vote
 	// changes only); never let it point past the log.
@@ -101,17 +116,13 @@ func (s *Storage) hardStateLocked() *pb.HardState {
 	return &pb.HardState{Term: new(s.st.term), Vote: new(s.st.vote), Commit: new(s.st.commit)}
 }
 
-func (s *Storage) confStateLocked() *pb.ConfState {
-	return &pb.ConfState{Voters: slices.Clone(s.st.voters), Learners: slices.Clone(s.st.learners)}
-}
+func (s *Storage) confStateLocked() *pb.ConfState { return s.st.conf.toPB() }
 
-// FirstIndex implements raft.Storage.
-func (s *Storage) FirstIndex() (uint64, error) {
-	s.mu.Lock()
-	snap := s.st.snapIndex
-	s.mu.Unlock()
-	return max(s.log.FirstIndex(), snap+1), nil
-}
+// FirstIndex implements raft.Storage. Entries below the snapshot stay
+// available while the log still holds them (slow followers catch up from
+// the log, not a snapshot). The log never starts after snapshot+1:
+// Compact stops there and OpenStorage and ApplySnapshot reset it there.
+func (s *Storage) FirstIndex() (uint64, error) { return s.log.FirstIndex(), nil }
 
 // LastIndex implements raft.Storage.
 func (s *Storage) LastIndex() (uint64, error) {
@@ -121,17 +132,15 @@ func (s *Storage) LastIndex() (uint64, error) {
 	return max(s.log.LastIndex(), snap), nil
 }
 
-// Term implements raft.Storage: the snapshot's term at its index,
-// ErrCompacted below it, ErrUnavailable past the last entry.
+// Term implements raft.Storage: the snapshot's term at its index, the
+// log's where it holds the entry, ErrCompacted below the log's first,
+// ErrUnavailable past the last entry.
 func (s *Storage) Term(i uint64) (uint64, error) {
 	s.mu.Lock()
 	snapIndex, snapTerm := s.st.snapIndex, s.st.snapTerm
 	s.mu.Unlock()
 	if i == snapIndex {
 		return snapTerm, nil
-	}
-	if i < snapIndex {
-		return 0, raft.ErrCompacted
 	}
 	t, err := s.log.Term(i)
 	return t, mapErr(err)
@@ -156,25 +165,6 @@ func (s *Storage) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 		out[i] = recordToEntry(&recs[i])
 	}
 	return out, nil
-}
-
-// Snapshot implements raft.Storage. Before any compaction the snapshot is
-// empty at index 0 with the group's configuration.
-func (s *Storage) Snapshot() (*pb.Snapshot, error) {
-	s.mu.Lock()
-	meta := &pb.SnapshotMetadata{ConfState: s.confStateLocked(), Index: new(s.st.snapIndex), Term: new(s.st.snapTerm)}
-	s.mu.Unlock()
-	if meta.GetIndex() == 0 {
-		return &pb.Snapshot{Metadata: meta}, nil
-	}
-	if s.opts.Snapshot == nil {
-		return nil, raft.ErrSnapshotTemporarilyUnavailable
-	}
-	data, err := s.opts.Snapshot()
-	if err != nil {
-		return nil, fmt.Errorf("replication: snapshot: %w", err)
-	}
-	return &pb.Snapshot{Data: data, Metadata: meta}, nil
 }
 
 func mapErr(err error) error {
@@ -225,7 +215,7 @@ func (s *Storage) SetHardState(hs *pb.HardState) error {
 func (s *Storage) SetConfState(cs *pb.ConfState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st.voters, s.st.learners = slices.Clone(cs.GetVoters()), slices.Clone(cs.GetLearners())
+	s.st.conf = confFromPB(cs)
 	return s.saveLocked()
 }
 

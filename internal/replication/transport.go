@@ -50,15 +50,34 @@ func (n *MemNetwork) Unregister(id uint64) {
 	n.mu.Unlock()
 }
 
-// Send implements Transport.
-func (n *MemNetwork) Send(group uint64, m *pb.Message) {
+// Send implements Transport. A member id without a handler goes to its
+// node's (NodeOf), as on TCPTransport.
+func (n *MemNetwork) Send(group uint64, m *pb.Message) { n.deliver(group, m) }
+
+func (n *MemNetwork) deliver(group uint64, m *pb.Message) bool {
 	n.mu.Lock()
 	h := n.handlers[m.GetTo()]
+	if h == nil {
+		h = n.handlers[NodeOf(m.GetTo())]
+	}
 	n.mu.Unlock()
 	if h != nil {
 		h(group, proto.Clone(m).(*pb.Message))
 	}
+	return h != nil
 }
+
+// SendSnapshot implements SnapshotTransport: done reports whether a
+// handler took the message.
+func (n *MemNetwork) SendSnapshot(group uint64, m *pb.Message, done func(error)) {
+	if n.deliver(group, m) {
+		done(nil)
+	} else {
+		done(errUnreachable)
+	}
+}
+
+var errUnreachable = errors.New("replication: peer unreachable")
 
 // maxFrame bounds one frame so that a damaged length cannot make a reader
 // allocate gigabytes: a message carries at most MaxSizePerMsg of entries.
@@ -96,7 +115,19 @@ type TCPTransport struct {
 
 type tcpPeer struct {
 	addr  string
-	queue chan []byte // encoded frames
+	queue chan outFrame
+}
+
+// outFrame is an encoded frame; done, if set, learns whether it was written.
+type outFrame struct {
+	b    []byte
+	done func(error)
+}
+
+func (f outFrame) report(err error) {
+	if f.done != nil {
+		f.done(err)
+	}
 }
 
 // NewTCPTransport listens on o.Listen and starts accepting.
@@ -140,32 +171,48 @@ func (t *TCPTransport) AddPeer(id uint64, addr string) {
 	if t.closed || t.peers[id] != nil {
 		return
 	}
-	p := &tcpPeer{addr: addr, queue: make(chan []byte, t.opts.QueueLen)}
+	p := &tcpPeer{addr: addr, queue: make(chan outFrame, t.opts.QueueLen)}
 	t.peers[id] = p
 	t.wg.Add(1)
 	go t.sendLoop(p)
 }
 
-// Send implements Transport.
-func (t *TCPTransport) Send(group uint64, m *pb.Message) {
+// Send implements Transport. A member id without a peer of its own goes
+// to its node's address (NodeOf).
+func (t *TCPTransport) Send(group uint64, m *pb.Message) { t.send(group, m, nil) }
+
+// SendSnapshot implements SnapshotTransport: done learns whether the frame
+// was written and flushed to the peer's connection.
+func (t *TCPTransport) SendSnapshot(group uint64, m *pb.Message, done func(error)) {
+	t.send(group, m, done)
+}
+
+func (t *TCPTransport) send(group uint64, m *pb.Message, done func(error)) {
+	f := outFrame{done: done}
 	t.mu.Lock()
 	p := t.peers[m.GetTo()]
+	if p == nil {
+		p = t.peers[NodeOf(m.GetTo())]
+	}
 	t.mu.Unlock()
 	if p == nil {
+		f.report(errUnreachable)
 		return
 	}
 	body, err := proto.Marshal(m)
 	if err != nil || len(body)+8 > maxFrame {
 		t.opts.Logf("replication: dropping message to %d: %d bytes, %v", m.GetTo(), len(body), err)
+		f.report(fmt.Errorf("replication: message of %d bytes: %v", len(body), err))
 		return
 	}
 	frame := make([]byte, 12, 12+len(body))
 	binary.LittleEndian.PutUint32(frame, uint32(8+len(body)))
 	binary.LittleEndian.PutUint64(frame[4:], group)
-	frame = append(frame, body...)
+	f.b = append(frame, body...)
 	select {
-	case p.queue <- frame:
+	case p.queue <- f:
 	default: // full: drop, raft retries
+		f.report(errUnreachable)
 	}
 }
 
@@ -175,11 +222,12 @@ func (t *TCPTransport) sendLoop(p *tcpPeer) {
 		select {
 		case <-t.done:
 			return
-		case frame := <-p.queue:
+		case f := <-p.queue:
 			conn, err := net.DialTimeout("tcp", p.addr, t.opts.DialTimeout)
 			if err != nil {
 				// Drop this frame (later ones stay queued, up to
 				// QueueLen) and wait before the next attempt.
+				f.report(err)
 				select {
 				case <-t.done:
 					return
@@ -187,14 +235,15 @@ func (t *TCPTransport) sendLoop(p *tcpPeer) {
 				}
 				continue
 			}
-			t.writeLoop(conn, p, frame)
+			t.writeLoop(conn, p, f)
 			conn.Close()
 		}
 	}
 }
 
-// writeLoop writes frames to conn until an error or Close.
-func (t *TCPTransport) writeLoop(conn net.Conn, p *tcpPeer, first []byte) {
+// writeLoop writes frames to conn until an error or Close. Frames with a
+// done callback learn their outcome after the flush that carries them.
+func (t *TCPTransport) writeLoop(conn net.Conn, p *tcpPeer, first outFrame) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -204,24 +253,39 @@ func (t *TCPTransport) writeLoop(conn net.Conn, p *tcpPeer, first []byte) {
 		case <-stop:
 		}
 	}()
+	var unflushed []outFrame // frames with a done callback
+	fail := func(err error) {
+		for _, f := range unflushed {
+			f.report(err)
+		}
+	}
 	w := bufio.NewWriterSize(conn, 64<<10)
-	frame := first
+	f := first
 	for {
-		if _, err := w.Write(frame); err != nil {
+		if f.done != nil {
+			unflushed = append(unflushed, f)
+		}
+		if _, err := w.Write(f.b); err != nil {
+			fail(err)
 			return
 		}
 		select {
-		case frame = <-p.queue:
+		case f = <-p.queue:
 			continue
 		default:
 		}
 		if err := w.Flush(); err != nil {
+			fail(err)
 			return
 		}
+		for _, u := range unflushed {
+			u.report(nil)
+		}
+		unflushed = unflushed[:0]
 		select {
 		case <-t.done:
 			return
-		case frame = <-p.queue:
+		case f = <-p.queue:
 		}
 	}
 }
