@@ -255,3 +255,37 @@ func TestLogWriteFailureCutsBack(t *testing.T) {
 		t.Fatalf("append after failed sync: %v", err)
 	}
 }
+
+// TestLogReset: Reset empties a multi-segment log so that it continues at
+// the given index, durably, whether the index is below, inside or past
+// the old entries.
+func TestLogReset(t *testing.T) {
+	for _, next := range []uint64{1, 20, 500} {
+		t.Run(fmt.Sprint(next), func(t *testing.T) {
+			mem := vfs.NewMemFS()
+			l := openTestLog(t, mem, 200)
+			for i := 0; i < 12; i++ {
+				appendN(t, l, 5, 1)
+			}
+			if len(l.Segments()) < 3 {
+				t.Fatalf("want several segments, got %v", l.Segments())
+			}
+			if err := l.Reset(next); err != nil {
+				t.Fatal(err)
+			}
+			if l.FirstIndex() != next || l.LastIndex() != next-1 {
+				t.Fatalf("after Reset(%d): %d..%d", next, l.FirstIndex(), l.LastIndex())
+			}
+			appendN(t, l, 3, 2)
+			mem.Crash()
+			l2 := openTestLog(t, mem, 200)
+			defer l2.Close()
+			if l2.FirstIndex() != next || l2.LastIndex() != next+2 {
+				t.Fatalf("after crash: %d..%d, want %d..%d", l2.FirstIndex(), l2.LastIndex(), next, next+2)
+			}
+			if term, err := l2.Term(next); err != nil || term != 2 {
+				t.Fatalf("Term(%d) = %d, %v", next, term, err)
+			}
+		})
+	}
+}

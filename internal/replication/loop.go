@@ -197,6 +197,14 @@ func (n *Node) apply(e *pb.Entry) error {
 		return fmt.Errorf("replication: apply entry %d: %w", idx, err)
 	}
 	n.applied = idx
+	if isConf := e.GetType() != pb.EntryNormal; isConf && n.opts.StateMachine != nil {
+		// A member added now must catch up through a snapshot that lists
+		// it (raft ignores one that does not, and the log does not hold
+		// the group's first configuration): take one at this entry.
+		if _, err := n.snapshotLocal(); err != nil {
+			n.opts.Logf("replication: group %d node %d: snapshot after membership change %d: %v", n.opts.Group, n.opts.ID, idx, err)
+		}
+	}
 	if p := n.pending[idx]; p != nil {
 		delete(n.pending, idx)
 		switch {

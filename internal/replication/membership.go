@@ -57,8 +57,15 @@ func (n *Node) members() (voters, learners []uint64) {
 // AddLearner adds id as a learner (it receives the log but does not vote)
 // and waits until the change is applied here. Leader only; a no-op if id
 // is already a member. The caller makes id reachable through the
-// transport first (TCPTransport.AddPeer).
+// transport first (TCPTransport.AddPeer). Needs Options.StateMachine: the
+// new member starts from a snapshot, which every node takes right after
+// applying a membership change, so that it lists the new member.
 func (n *Node) AddLearner(ctx context.Context, id uint64) error {
+	if n.opts.StateMachine == nil {
+		// A new member starts from a snapshot: the log does not hold the
+		// group's first configuration.
+		return fmt.Errorf("%w: adding member %d", ErrNoStateMachine, id)
+	}
 	voters, learners := n.members()
 	if slices.Contains(voters, id) || slices.Contains(learners, id) {
 		return nil
