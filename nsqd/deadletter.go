@@ -249,8 +249,8 @@ func (l *deadLedger) putBack(recs []DeadLetter) {
 }
 
 // deadLetter publishes msgs, taken off c's queue because they reached the
-// attempt limit, to c's dead-letter topic with fresh IDs (IDs of different
-// topics may collide), body, timestamp and attempts unchanged, and records
+// attempt limit, to c's dead-letter topic with fresh IDs (never the
+// original's, see freshIDs), body, timestamp and attempts unchanged, and records
 // them in c's ledger. It runs with no lock held (lock order NSQD, Topic,
 // Channel). Messages that cannot be published wait in c's deferred set
 // and are tried again.
@@ -263,7 +263,7 @@ func (n *NSQD) deadLetter(c *Channel, msgs []*Message) {
 			n.markMetadataDirty()
 		}
 		block = make([]Message, len(msgs))
-		if err = t.ids.fill(block); err == nil {
+		if err = freshIDs(t.ids, block, msgs); err == nil {
 			for i, m := range msgs {
 				block[i].Body, block[i].Timestamp, block[i].Attempts = m.Body, m.Timestamp, m.Attempts
 			}
@@ -280,6 +280,24 @@ func (n *NSQD) deadLetter(c *Channel, msgs []*Message) {
 	n.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to publish %d dead letters to %s, retrying in %s - %s",
 		c.topicName, c.name, len(msgs), name, deadRetryDelay, err)
 	c.retryDeadLater(msgs)
+}
+
+// freshIDs gives block IDs from f (the dead-letter topic's factory), none
+// equal to the ID of the message at the same index of orig: each topic has
+// its own factory, so within one time unit the dead-letter topic's first ID
+// is the very ID the original topic gave its first message.
+func freshIDs(f *guidFactory, block []Message, orig []*Message) error {
+	if err := f.fill(block); err != nil {
+		return err
+	}
+	for i, m := range orig {
+		for block[i].ID == m.ID { // the next one from f differs
+			if err := f.fill(block[i : i+1]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // recordDead counts and records dead letters published as ids.

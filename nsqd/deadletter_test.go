@@ -74,6 +74,34 @@ func TestDeadLetterAtMaxAttempts(t *testing.T) {
 	}
 }
 
+// TestDeadLetterIDsDifferFromOriginals: every topic has its own ID
+// factory, and within one time unit the dead-letter topic's first IDs are
+// the ones the original topic gave its first messages, so a "fresh" ID
+// taken without care is often the original's (TestDeadLetterAtMaxAttempts
+// failed that way when it ran within a millisecond).
+func TestDeadLetterIDsDifferFromOriginals(t *testing.T) {
+	for range 100 {
+		orig := make([]Message, 3)
+		if err := newGUIDFactory(7).fill(orig); err != nil {
+			t.Fatal(err)
+		}
+		block := make([]Message, len(orig))
+		if err := freshIDs(newGUIDFactory(7), block, []*Message{&orig[0], &orig[1], &orig[2]}); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[MessageID]bool{}
+		for i := range block {
+			if block[i].ID == orig[i].ID {
+				t.Fatalf("dead letter %d has its original's ID %s", i, block[i].ID[:])
+			}
+			if seen[block[i].ID] {
+				t.Fatalf("ID %s given twice", block[i].ID[:])
+			}
+			seen[block[i].ID] = true
+		}
+	}
+}
+
 // TestChannelConfigPersisted sets a channel's limit and dead-letter topic,
 // reads them back, and finds them again after a restart.
 func TestChannelConfigPersisted(t *testing.T) {
