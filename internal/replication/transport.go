@@ -94,6 +94,10 @@ type TCPOptions struct {
 	// DialTimeout (default 1s) and RedialDelay (default 100ms) shape
 	// reconnecting.
 	DialTimeout, RedialDelay time.Duration
+	// WriteTimeout (default 5s) bounds one write to a peer: a connection
+	// that cannot take data that long (a cut link, a hung peer) is closed
+	// and redialled instead of holding the peer's queue.
+	WriteTimeout time.Duration
 	Logf                     func(format string, args ...any)
 }
 
@@ -143,6 +147,9 @@ func NewTCPTransport(o TCPOptions) (*TCPTransport, error) {
 	}
 	if o.RedialDelay <= 0 {
 		o.RedialDelay = 100 * time.Millisecond
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
@@ -265,6 +272,7 @@ func (t *TCPTransport) writeLoop(conn net.Conn, p *tcpPeer, first outFrame) {
 		if f.done != nil {
 			unflushed = append(unflushed, f)
 		}
+		conn.SetWriteDeadline(time.Now().Add(t.opts.WriteTimeout))
 		if _, err := w.Write(f.b); err != nil {
 			fail(err)
 			return
