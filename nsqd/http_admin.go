@@ -35,6 +35,8 @@ type statsResponse struct {
 	Topics    []*TopicStats  `json:"topics"`
 	Memory    *MemStats      `json:"memory,omitempty"`
 	Producers []*ClientStats `json:"producers"`
+	// Replication is absent without --replication-peers (CONTRACTS C).
+	Replication *ReplicationStats `json:"replication,omitempty"`
 }
 
 func (s *httpServer) stats(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {
@@ -50,10 +52,11 @@ func (s *httpServer) stats(w http.ResponseWriter, req *http.Request, _ httproute
 
 	health, _ := s.n.health()
 	resp := statsResponse{
-		Version:   version.Binary,
-		Health:    health,
-		StartTime: s.n.startTime.Unix(),
-		Topics:    s.n.getStats(statsFilter{topic: topic, channel: channel, clients: withClients}),
+		Version:     version.Binary,
+		Health:      health,
+		StartTime:   s.n.startTime.Unix(),
+		Topics:      s.n.getStats(statsFilter{topic: topic, channel: channel, clients: withClients}),
+		Replication: s.n.replicationStats(),
 	}
 	if withMem {
 		ms := memStats()

@@ -79,6 +79,9 @@ func publishErr(err error) error {
 	if errors.Is(err, errNoSpace) {
 		return errUnavailable("DISK_FULL")
 	}
+	if errors.Is(err, errPubFailed) && isReplicationFailure(err) {
+		return errUnavailable("PUB_FAILED") // no quorum within the bounded wait
+	}
 	if errors.Is(err, errPubFailed) {
 		return httpapi.Err{Code: 500, Text: "PUB_FAILED"}
 	}

@@ -36,9 +36,10 @@ const logHousekeepingInterval = 5 * time.Second
 // read from it (logmode_topic.go, logmode_channel.go); the daemon creates,
 // deletes, pauses and empties through it, so what exists survives kill -9.
 type logMode struct {
-	eng     *brokerlog.Engine
+	eng     *brokerlog.Engine // with replication: this node's own group's
 	syncAck bool
 	log     *lg.Leveled
+	repl    *replSet // nil on a single node (replication.go)
 }
 
 // checkStorageDir refuses a data directory written in the other storage
@@ -60,7 +61,10 @@ func checkStorageDir(opts *Options) error {
 
 // openLogMode opens the engine in --data-path; disk errors of its commits
 // set /ping unhealthy until a commit succeeds again.
-func openLogMode(n *NSQD) (*logMode, error) {
+func openLogMode(n *NSQD, rc *replConfig) (*logMode, error) {
+	if rc != nil {
+		return openReplicated(n, rc)
+	}
 	eng, err := brokerlog.Open(brokerlog.Options{
 		Dir: filepath.Join(n.opts.DataPath, logDirName),
 		OnHealth: func(err error) {
@@ -168,6 +172,10 @@ func (n *NSQD) logHousekeeping() {
 // checkpoint writes a checkpoint if entries were applied since the last,
 // then removes the segments nothing needs.
 func (lm *logMode) checkpoint() {
+	if lm.repl != nil {
+		lm.repl.checkpoint()
+		return
+	}
 	if idx, _ := lm.eng.LastCheckpoint(); idx == lm.eng.State().Applied() {
 		return
 	}
@@ -182,8 +190,22 @@ func (lm *logMode) checkpoint() {
 
 // close checkpoints and closes the engine after the topics have stopped.
 func (lm *logMode) close() {
+	if lm.repl != nil {
+		lm.repl.checkpoint()
+		lm.repl.close()
+		return
+	}
 	lm.checkpoint()
 	if err := lm.eng.Close(); err != nil {
 		lm.log.Logf(lg.ERROR, "LOG: close failed: %s", err)
 	}
+}
+
+// abort closes the engine after a failed start.
+func (lm *logMode) abort() {
+	if lm.repl != nil {
+		lm.repl.close()
+		return
+	}
+	lm.eng.Close()
 }

@@ -24,6 +24,7 @@ type channelLog struct {
 	lm          *logMode      // nil unless the channel's topic is logged
 	topicPaused *atomic.Bool  // the topic's pause flag: no reading while set
 	logPos      atomic.Uint64 // the reader's next sequence number
+	srcs        []*replSource // with replication: one pump per group (replication_channel.go)
 }
 
 // logReadAhead bounds how many messages the pump keeps queued in memory.
@@ -47,6 +48,9 @@ func (b *logBackend) Empty() error {
 }
 
 func (b *logBackend) Depth() int64 {
+	if b.c.srcs != nil {
+		return b.c.replDepth()
+	}
 	ti, ok := b.c.lm.eng.State().Topic(b.c.topicName)
 	pos := b.c.logPos.Load()
 	if !ok || pos == 0 || ti.NextSeq <= pos {
@@ -60,6 +64,10 @@ func (b *logBackend) Depth() int64 {
 func (c *Channel) startLog(lm *logMode) {
 	c.lm = lm
 	c.backend = &logBackend{Discard: storage.NewDiscard(), c: c}
+	if lm.repl != nil {
+		c.startRepl(lm.repl)
+		return
+	}
 	c.pumpDone.Add(1)
 	go c.logPump()
 }
@@ -80,7 +88,7 @@ func (c *Channel) readAhead() int {
 // not paused, and sleeps until the topic has news when caught up.
 func (c *Channel) logPump() {
 	defer c.pumpDone.Done()
-	if !c.loadRequeued() {
+	if !c.loadRequeued(c.lm.eng, nil) {
 		return
 	}
 	r, err := c.lm.eng.NewReader(c.topicName, c.name, brokerlog.ReaderOptions{})
@@ -137,19 +145,27 @@ func (c *Channel) logPump() {
 			}
 			continue
 		}
-		c.pushLog(ds, epoch)
+		c.pushLog(ds, epoch, nil)
 	}
+}
+
+// engOf returns the log m came from.
+func (c *Channel) engOf(m *Message) *brokerlog.Engine {
+	if m.src != nil {
+		return m.src
+	}
+	return c.lm.eng
 }
 
 func (c *Channel) logFinish(m *Message) {
 	if c.lm != nil {
-		c.lm.eng.Finish(c.topicName, c.name, m.seq)
+		c.engOf(m).Finish(c.topicName, c.name, m.seq)
 	}
 }
 
 func (c *Channel) logRequeue(m *Message, due int64) {
 	if c.lm != nil {
-		c.lm.eng.Requeue(c.topicName, c.name, m.seq, due, m.Attempts)
+		c.engOf(m).Requeue(c.topicName, c.name, m.seq, due, m.Attempts)
 	}
 }
 
@@ -184,14 +200,16 @@ func (c *Channel) sleep(d time.Duration) bool {
 	}
 }
 
-// pushLog queues messages read from the log, or defers those not yet due
-// (DPUB). A window read before an empty (epoch changed) is dropped.
-func (c *Channel) pushLog(ds []brokerlog.Delivery, epoch uint64) {
+// pushLog queues messages read from the log src (nil: the node's own),
+// or defers those not yet due (DPUB). A window read before an empty (epoch
+// changed) is dropped; so is, with replication, a message this channel
+// already holds in flight or deferred (a group's earlier reign here).
+func (c *Channel) pushLog(ds []brokerlog.Delivery, epoch uint64, src *brokerlog.Engine) {
 	block := make([]Message, len(ds))
 	for i := range ds {
 		d, m := &ds[i], &block[i]
 		m.ID, m.Body, m.Timestamp, m.Attempts, m.seq = d.ID, d.Body, d.Timestamp, d.Attempts, d.Seq
-		m.deadline = d.Due()
+		m.deadline, m.src = d.Due(), src
 	}
 	now := time.Now().UnixNano()
 	c.mu.Lock()
@@ -201,6 +219,9 @@ func (c *Channel) pushLog(ds []brokerlog.Delivery, epoch uint64) {
 	}
 	for i := range block {
 		m := &block[i]
+		if src != nil && c.holdsLocked(m.ID) {
+			continue
+		}
 		if m.deadline > now {
 			c.addDeferredLocked(m)
 			continue
@@ -214,8 +235,8 @@ func (c *Channel) pushLog(ds []brokerlog.Delivery, epoch uint64) {
 // loadRequeued puts the messages the log lists as requeued (by REQ before
 // a restart) into the deferred set at their due time; the queue scan
 // releases those already due. It returns false if the channel is gone.
-func (c *Channel) loadRequeued() bool {
-	ci, ok := c.lm.eng.State().Channel(c.topicName, c.name)
+func (c *Channel) loadRequeued(eng, src *brokerlog.Engine) bool {
+	ci, ok := eng.State().Channel(c.topicName, c.name)
 	if !ok {
 		return false
 	}
@@ -226,7 +247,7 @@ func (c *Channel) loadRequeued() bool {
 	for i, r := range ci.Requeued {
 		seqs[i] = r.Seq
 	}
-	ds, err := c.lm.eng.ReadSeqs(c.topicName, seqs)
+	ds, err := eng.ReadSeqs(c.topicName, seqs)
 	if err != nil {
 		c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): cannot read requeued messages: %s", c.topicName, c.name, err)
 		return true
@@ -242,7 +263,10 @@ func (c *Channel) loadRequeued() bool {
 			break
 		}
 		r := ci.Requeued[j]
-		m := &Message{ID: d.ID, Body: d.Body, Timestamp: d.Timestamp, Attempts: r.Attempts, seq: d.Seq, deadline: r.Due}
+		m := &Message{ID: d.ID, Body: d.Body, Timestamp: d.Timestamp, Attempts: r.Attempts, seq: d.Seq, deadline: r.Due, src: src}
+		if src != nil && c.holdsLocked(m.ID) {
+			continue
+		}
 		c.addDeferredLocked(m)
 	}
 	c.env.log.Logf(lg.INFO, "CHANNEL(%s:%s): %d requeued messages from the log", c.topicName, c.name, len(ds))
@@ -254,6 +278,6 @@ func (c *Channel) loadRequeued() bool {
 // they restart from their last REQ). c.mu must be held.
 func (c *Channel) logCloseLocked() {
 	for _, m := range c.inFlightPQ {
-		c.lm.eng.Delivered(c.topicName, c.name, m.seq, m.Attempts)
+		c.engOf(m).Delivered(c.topicName, c.name, m.seq, m.Attempts)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"github.com/dropin/nsq/internal/brokerlog"
 	"sync"
 	"time"
 
@@ -29,12 +30,13 @@ type Message struct {
 	Attempts  uint16
 
 	// delivery state, owned by the channel
-	deliveryTS time.Time     // when it was last sent to a client
-	clientID   int64         // the client it is in flight to
-	deadline   int64         // in-flight timeout or deferral end, ns
-	deferral   time.Duration // requested deferral when published with DPUB
-	index      int           // position in an in-flight or deferred heap
-	seq        uint64        // sequence number in the topic's log (--storage=log)
+	deliveryTS time.Time         // when it was last sent to a client
+	clientID   int64             // the client it is in flight to
+	deadline   int64             // in-flight timeout or deferral end, ns
+	deferral   time.Duration     // requested deferral when published with DPUB
+	index      int               // position in an in-flight or deferred heap
+	seq        uint64            // sequence number in the topic's log (--storage=log)
+	src        *brokerlog.Engine // the group log it came from (replication); nil: the node's log
 }
 
 // NewMessage returns a message with a fresh timestamp.

@@ -113,7 +113,7 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 // a process in tests).
 func newMetricsHandler(n *NSQD) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metricsCollector{n: n}, collectors.NewGoCollector(),
+	reg.MustRegister(metricsCollector{n: n}, replCollector{n: n}, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

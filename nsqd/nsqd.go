@@ -84,6 +84,9 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 	if opts.Storage == "" {
 		opts.Storage = StorageDiskQueue
 	}
+	if opts.ReplicationPeers != "" {
+		opts.SyncAck = true // a replicated publish is answered once committed
+	}
 	if opts.SyncAck {
 		opts.Storage = StorageLog
 	}
@@ -94,6 +97,10 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		opts.TLSRequired = TLSRequiredAll
 	}
 	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	replCfg, err := parseReplication(opts)
+	if err != nil {
 		return nil, err
 	}
 	if opts.DataPath == "" {
@@ -116,7 +123,7 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		if retErr != nil {
 			n.closeListeners()
 			if n.lm != nil {
-				n.lm.eng.Close()
+				n.lm.abort()
 			}
 			n.unlockDataDir()
 		}
@@ -191,7 +198,7 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 		registrations: n.lookupdRegistrations,
 	})
 	if opts.Storage == StorageLog {
-		if n.lm, err = openLogMode(n); err != nil {
+		if n.lm, err = openLogMode(n, replCfg); err != nil {
 			return nil, err
 		}
 		n.env.lm = n.lm
@@ -254,6 +261,9 @@ func (n *NSQD) Main() error {
 	n.spawn(n.metadataLoop)
 	if n.lm != nil {
 		n.spawn(n.logHousekeeping)
+	}
+	if n.lm != nil && n.lm.repl != nil {
+		n.spawn(n.replWatch)
 	}
 	if n.opts.StatsdAddress != "" {
 		n.spawn(n.statsdLoop)
@@ -342,14 +352,18 @@ func (n *NSQD) tlsRequiredTCP() bool { return n.tlsRequired != TLSNotRequired }
 
 // GetTopic returns the named topic, creating it if needed. A new topic
 // first creates the channels nsqlookupd knows for it, then starts.
-func (n *NSQD) GetTopic(name string) (*Topic, error) {
+func (n *NSQD) GetTopic(name string) (*Topic, error) { return n.getTopic(name, true) }
+
+// getTopic is GetTopic; with propose false a new logged topic is not
+// proposed to the log (a replica of a topic another group's log holds).
+func (n *NSQD) getTopic(name string, propose bool) (*Topic, error) {
 	n.mu.RLock()
 	t, ok := n.topics[name]
 	n.mu.RUnlock()
 	if ok {
 		return t, nil
 	}
-	if n.lm.logged(name) && !n.loading.Load() {
+	if propose && n.lm.logged(name) && !n.loading.Load() {
 		if err := n.lm.ensureTopic(name); err != nil {
 			return nil, err
 		}
@@ -372,6 +386,9 @@ func (n *NSQD) GetTopic(name string) (*Topic, error) {
 		return t, nil // the loader starts it once its channels exist
 	}
 	for _, ch := range n.lookup.channelsFor(name) {
+		if !propose {
+			break // a replica: its channels come from the log
+		}
 		if !names.IsEphemeral(ch) && names.IsValidChannelName(ch) {
 			t.GetChannel(ch)
 		}

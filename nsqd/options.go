@@ -60,6 +60,18 @@ type Options struct {
 	Storage string `flag:"storage"`
 	SyncAck bool   `flag:"sync-ack"`
 
+	// Replication (replication_opts.go): ReplicationPeers is
+	// "1=HOST:PORT,2=HOST:PORT,..." (ids are --node-id values, the same
+	// list on every node), ReplicationAddress this node's entry of it,
+	// ReplicationFactor the members per group (default 3, or fewer peers).
+	// Peers imply SyncAck and Storage "log".
+	ReplicationPeers   string `flag:"replication-peers"`
+	ReplicationAddress string `flag:"replication-address"`
+	ReplicationFactor  int    `flag:"replication-factor"`
+	// ReplicationProposeTimeout bounds how long a replicated publish waits
+	// for its commit before E_PUB_FAILED / HTTP 503 (default 5s).
+	ReplicationProposeTimeout time.Duration `flag:"replication-propose-timeout"`
+
 	QueueScanInterval        time.Duration
 	QueueScanRefreshInterval time.Duration
 	QueueScanSelectionCount  int `flag:"queue-scan-selection-count"`

@@ -65,6 +65,7 @@ func (n *NSQD) statsText(s statsResponse) string {
 			fmt.Fprintf(&b, "   %s\n", clientLine(p))
 		}
 	}
+	b.WriteString(replicationText(s.Replication))
 	return b.String()
 }
 

@@ -329,7 +329,11 @@ func (t *Topic) drain() bool {
 }
 
 // GetChannel returns the named channel, creating it if needed.
-func (t *Topic) GetChannel(name string) (*Channel, error) {
+func (t *Topic) GetChannel(name string) (*Channel, error) { return t.getChannel(name, true) }
+
+// getChannel is GetChannel; with propose false a new logged channel is not
+// proposed to the log (a replica of one another group's log holds).
+func (t *Topic) getChannel(name string, propose bool) (*Channel, error) {
 	t.mu.RLock()
 	c, ok := t.channels[name]
 	exiting := t.exiting
@@ -340,7 +344,7 @@ func (t *Topic) GetChannel(name string) (*Channel, error) {
 	if exiting {
 		return nil, errExiting
 	}
-	if t.logged() {
+	if propose && t.logged() {
 		if err := t.env.lm.ensureChannel(t.name, name); err != nil {
 			return nil, err
 		}

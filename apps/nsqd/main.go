@@ -5,6 +5,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
 
@@ -52,6 +53,10 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 	fs.Duration("sync-timeout", opts.SyncTimeout, "duration of time per diskqueue fsync")
 	fs.String("storage", opts.Storage, "message storage: diskqueue (NSQ's files) or log (durable log engine; see README)")
 	fs.Bool("sync-ack", opts.SyncAck, "answer PUB/MPUB/DPUB and HTTP /pub, /mpub only once the messages are fsynced (implies --storage=log)")
+	fs.String("replication-peers", opts.ReplicationPeers, "replicated cluster: every node as <node-id>=<host>:<port> of its replication address, comma separated, the same list on every node (implies --storage=log and --sync-ack; see README)")
+	fs.String("replication-address", opts.ReplicationAddress, "<addr>:<port> this node's replication listener (its entry in --replication-peers)")
+	fs.Int("replication-factor", opts.ReplicationFactor, "nodes holding each node's log: the node and the next ones of --replication-peers (default 3, at most the number of peers)")
+	fs.Duration("replication-propose-timeout", opts.ReplicationProposeTimeout, "how long a replicated publish waits for a quorum before E_PUB_FAILED / HTTP 503")
 
 	fs.Int("queue-scan-worker-pool-max", opts.QueueScanWorkerPoolMax, "max concurrency for checking in-flight and deferred message timeouts")
 	fs.Int("queue-scan-selection-count", opts.QueueScanSelectionCount, "number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts")
@@ -113,14 +118,25 @@ func main() {
 // run is the whole program; it returns the exit status.
 func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
 	opts := nsqd.NewOptions()
+	fs := flagSet(opts)
 	return daemonapp.App{
 		Name:      "nsqd",
-		FlagSet:   flagSet(opts),
+		FlagSet:   fs,
 		Options:   opts,
 		LogPrefix: func() string { return opts.LogPrefix },
 		Start: func(logger lg.Logger) (daemonapp.Daemon, error) {
 			opts.Logger = logger
+			if opts.ReplicationPeers != "" && opts.Storage != nsqd.StorageLog && storageGiven(fs) {
+				return nil, fmt.Errorf("--replication-peers needs --storage=log (implied when --storage is not given), not --storage=%s", opts.Storage)
+			}
 			return nsqd.New(opts)
 		},
 	}.Run(args, stdout, stderr, signals)
+}
+
+// storageGiven tells whether --storage was on the command line.
+func storageGiven(fs *flag.FlagSet) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "storage" })
+	return given
 }

@@ -101,6 +101,12 @@ func TestBadValues(t *testing.T) {
 		{[]string{"--enable-experiment=warp"}, "--enable-experiment"},
 		{[]string{"--config=" + filepath.Join(dir, "missing.cfg")}, "failed to load config file"},
 		{[]string{"--log-level=loud"}, "log-level"},
+		{[]string{"--node-id=1", "--replication-peers=1=127.0.0.1:1,2=127.0.0.1:2", "--replication-address=127.0.0.1:1", "--replication-factor=3"}, "--replication-factor 3 is more than the 2 nodes"},
+		{[]string{"--node-id=1", "--replication-peers=1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3", "--replication-address=127.0.0.1:9"}, "--replication-address 127.0.0.1:9 is not node 1's entry"},
+		{[]string{"--node-id=4", "--replication-peers=1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3", "--replication-address=127.0.0.1:2"}, "--node-id 4 does not match --replication-peers, which gives 127.0.0.1:2 to node 2"},
+		{[]string{"--node-id=1", "--replication-peers=1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3", "--replication-address=127.0.0.1:1", "--storage=diskqueue"}, "--replication-peers needs --storage=log"},
+		{[]string{"--node-id=1", "--replication-peers=1=127.0.0.1:1,x"}, "is not <node-id>=<host>:<port>"},
+		{[]string{"--replication-address=127.0.0.1:1"}, "--replication-address needs --replication-peers"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

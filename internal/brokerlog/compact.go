@@ -1,6 +1,7 @@
 package brokerlog
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -52,6 +53,9 @@ type CompactResult struct {
 // keeping finished segments the retention options ask for. now is the
 // proposer's clock, used only for retention.
 func (e *Engine) Compact(now time.Time) (CompactResult, error) {
+	if e.external {
+		return CompactResult{}, errors.New("brokerlog: the log belongs to a raft group; its owner compacts it")
+	}
 	e.cpMu.Lock()
 	defer e.cpMu.Unlock()
 	s := e.state

@@ -40,7 +40,8 @@ type Options struct {
 type Engine struct {
 	opts      Options
 	log       *logstore.Log
-	committer *logstore.Committer
+	committer Commits
+	external  bool // the committer and the log belong to someone else (raft)
 	state     *State
 	pend      pendingState
 
@@ -55,13 +56,7 @@ type Engine struct {
 
 const checkpointName = "checkpoint"
 
-// Open opens the engine in o.Dir: it loads the checkpoint if there is one,
-// recovers the log (cutting a torn tail) and replays the entries after the
-// checkpoint, so topics, channels and cursors are as the log left them.
-func Open(o Options) (*Engine, error) {
-	if o.Dir == "" {
-		return nil, errors.New("brokerlog: Options.Dir is required")
-	}
+func (o Options) withDefaults() Options {
 	if o.FS == nil {
 		o.FS = vfs.OS()
 	}
@@ -71,6 +66,17 @@ func Open(o Options) (*Engine, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
+	return o
+}
+
+// Open opens the engine in o.Dir: it loads the checkpoint if there is one,
+// recovers the log (cutting a torn tail) and replays the entries after the
+// checkpoint, so topics, channels and cursors are as the log left them.
+func Open(o Options) (*Engine, error) {
+	if o.Dir == "" {
+		return nil, errors.New("brokerlog: Options.Dir is required")
+	}
+	o = o.withDefaults()
 	if err := o.FS.MkdirAll(o.Dir); err != nil {
 		return nil, fmt.Errorf("brokerlog: create %s: %w", o.Dir, err)
 	}
@@ -123,6 +129,9 @@ func (e *Engine) Close() error {
 		e.committer.ProposeBatch(recs).Wait()
 	}
 	err := e.committer.Close()
+	if e.external {
+		return err
+	}
 	if cerr := e.log.Close(); err == nil {
 		err = cerr
 	}
@@ -160,7 +169,7 @@ func (e *Engine) Status() logstore.Status { return e.committer.Status() }
 func (e *Engine) Healthy() error { return e.committer.Status().Err }
 
 // Committer returns the group committer (WaitApplied, Applied).
-func (e *Engine) Committer() *logstore.Committer { return e.committer }
+func (e *Engine) Committer() Commits { return e.committer }
 
 // Publish proposes msgs for topic. The caller picked IDs, timestamps and
 // deferrals. The proposal is done when the batch is durable; bodies must

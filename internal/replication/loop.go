@@ -30,6 +30,7 @@ func (n *Node) run() {
 		case <-tick.C:
 			n.rn.Tick()
 			n.expire(time.Now())
+			n.expireForwarded(time.Now())
 		case m := <-n.inbox:
 			n.step(m)
 			for i := 0; i < maxBatch; i++ {
@@ -87,6 +88,10 @@ func (n *Node) step(m *pb.Message) {
 // the last ones of its Entries, since nothing else runs in between.
 func (n *Node) propose(ps []*Proposal) {
 	st := n.rn.BasicStatus()
+	if st.RaftState != raft.StateLeader && n.opts.ForwardProposals && st.Lead != raft.None {
+		n.proposeForward(ps, st.Lead)
+		return
+	}
 	if st.RaftState != raft.StateLeader {
 		for _, p := range ps {
 			p.finish(0, &NotLeaderError{Leader: st.Lead})
@@ -197,6 +202,9 @@ func (n *Node) apply(e *pb.Entry) error {
 		return fmt.Errorf("replication: apply entry %d: %w", idx, err)
 	}
 	n.applied = idx
+	if e.GetType() == pb.EntryNormal {
+		n.matchForwarded(idx, e.GetData())
+	}
 	if isConf := e.GetType() != pb.EntryNormal; isConf && n.opts.StateMachine != nil {
 		// A member added now must catch up through a snapshot that lists
 		// it (raft ignores one that does not, and the log does not hold
@@ -238,6 +246,7 @@ func (n *Node) shutdown() {
 		delete(n.pending, idx)
 		p.finish(0, err)
 	}
+	n.failForwarded(err)
 	close(n.done)
 	for {
 		select {

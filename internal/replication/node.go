@@ -72,6 +72,10 @@ type Options struct {
 	MaxSizePerMsg   uint64
 	MaxInflightMsgs int
 	Logf            func(format string, args ...any)
+	// ForwardProposals lets a follower that knows the leader forward
+	// proposals to it instead of failing them with NotLeaderError
+	// (forward.go: completed when an equal entry is applied here).
+	ForwardProposals bool
 
 	// StateMachine provides snapshots of the applied state and restores
 	// them (snapshots and compaction, doc.go). Optional: without it the log
@@ -118,9 +122,10 @@ type Node struct {
 	done    chan struct{}
 	stop    sync.Once
 
-	pending map[uint64]*Proposal // by index; owned by the loop
-	applied uint64               // owned by the loop
-	snapTry uint64               // owned by the loop: applied index of the last automatic snapshot attempt
+	pending   map[uint64]*Proposal   // by index; owned by the loop
+	forwarded map[fwdKey][]*Proposal // forwarded, by data hash; owned by the loop
+	applied   uint64                 // owned by the loop
+	snapTry   uint64                 // owned by the loop: applied index of the last automatic snapshot attempt
 
 	lead    atomic.Uint64
 	leading atomic.Bool
@@ -138,6 +143,7 @@ type Proposal struct {
 	done     chan struct{}
 	err      error
 	index    uint64
+	fwdData  []byte           // entry data of a forwarded proposal
 	cc       *pb.ConfChangeV2 // set for a membership change
 }
 
@@ -209,10 +215,10 @@ func NewNode(o Options) (*Node, error) {
 		// Bounds the leader's memory when followers lag: proposals past
 		// it are dropped and fail fast.
 		MaxUncommittedEntriesSize: 256 << 20,
-		CheckQuorum:               true, // a leader without quorum steps down
-		PreVote:                   true, // a returning node does not disrupt
-		StepDownOnRemoval:         true, // a removed leader stops leading
-		DisableProposalForwarding: true, // proposals are made on the leader only
+		CheckQuorum:               true,                // a leader without quorum steps down
+		PreVote:                   true,                // a returning node does not disrupt
+		StepDownOnRemoval:         true,                // a removed leader stops leading
+		DisableProposalForwarding: !o.ForwardProposals, // else made on the leader only
 		Logger:                    &raft.DefaultLogger{Logger: log.New(logfWriter(o.Logf), "", 0)},
 	})
 	if err != nil {
@@ -263,7 +269,7 @@ func (n *Node) Propose(kind logstore.Kind, data []byte) *Proposal {
 		p.finish(0, ErrReservedKind)
 		return p
 	}
-	if !n.leading.Load() {
+	if !n.leading.Load() && (!n.opts.ForwardProposals || n.lead.Load() == 0) {
 		p.finish(0, &NotLeaderError{Leader: n.lead.Load()})
 		return p
 	}

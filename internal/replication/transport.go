@@ -98,7 +98,7 @@ type TCPOptions struct {
 	// that cannot take data that long (a cut link, a hung peer) is closed
 	// and redialled instead of holding the peer's queue.
 	WriteTimeout time.Duration
-	Logf                     func(format string, args ...any)
+	Logf         func(format string, args ...any)
 }
 
 // TCPTransport sends frames len:uint32 group:uint64 message (protobuf)

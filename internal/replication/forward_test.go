@@ -1,0 +1,73 @@
+package replication
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+
+	"github.com/dropin/nsq/internal/logstore"
+	"github.com/dropin/nsq/internal/vfs"
+)
+
+// TestForwardAndTransfer: with ForwardProposals a follower's proposals are
+// committed through the leader and complete on the follower; then
+// TransferLeader makes that follower the leader.
+func TestForwardAndTransfer(t *testing.T) {
+	net := NewMemNetwork()
+	nodes := map[uint64]*Node{}
+	for id := uint64(1); id <= 3; id++ {
+		st, err := OpenStorage(StorageOptions{FS: vfs.NewMemFS(), Dir: "/d", Peers: []uint64{1, 2, 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := NewNode(Options{ID: id, Group: 9, Storage: st, Transport: net, ForwardProposals: true,
+			Apply:        func(logstore.Entry) error { return nil },
+			TickInterval: 10 * time.Millisecond, ElectionTicks: 20, HeartbeatTicks: 2, ProposeTimeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[id] = n
+		net.Register(id, func(_ uint64, m *pb.Message) { n.Receive(m) })
+		t.Cleanup(func() { n.Stop(); st.Close() })
+	}
+	var lead uint64
+	deadline := time.Now().Add(30 * time.Second)
+	for lead == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no leader within 30s")
+		}
+		for id, n := range nodes {
+			if n.IsLeader() {
+				lead = id
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	follower := lead%3 + 1
+	for nodes[follower].Leader() != lead {
+		if time.Now().After(deadline) {
+			t.Fatal("follower does not know the leader")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ps := make([]*Proposal, 100)
+	for i := range ps {
+		ps[i] = nodes[follower].Propose(kindTest, fmt.Appendf(nil, "fwd-%03d", i))
+	}
+	for i, p := range ps {
+		if err := p.Wait(); err != nil {
+			t.Fatalf("forwarded proposal %d: %v", i, err)
+		}
+		if p.Index() == 0 {
+			t.Fatalf("forwarded proposal %d has no index", i)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := nodes[follower].TransferLeader(ctx, follower); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,225 @@
+package nsqd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+
+	"github.com/dropin/nsq/internal/brokerlog"
+	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/names"
+	"github.com/dropin/nsq/internal/replgroup"
+	"github.com/dropin/nsq/internal/replication"
+)
+
+// A replicated cluster (--replication-peers, issue 15): node i's group i
+// holds what is published to node i and is replicated to the next R−1
+// nodes of the peer list. This node runs one replgroup.Member per group it
+// belongs to, all over one TCP transport that routes frames by group id,
+// each in <data>/groups/<g>/. Publishing goes to the own group (forwarded
+// to its leader while this node does not lead it, and answered once
+// committed); a channel here delivers the messages of every group this
+// node leads (replication_channel.go); the watch loop below makes the
+// topics and channels of every group exist here (so lookupd lists every
+// member) and takes the own group's leadership back once caught up.
+
+// replWatchInterval is how often the watch loop looks at the groups.
+const replWatchInterval = 200 * time.Millisecond
+
+// replTransferEvery spaces requests to take the own group's leadership
+// back.
+const replTransferEvery = 2 * time.Second
+
+// replSet is this node's part of the replicated cluster.
+type replSet struct {
+	cfg     *replConfig
+	tr      *replication.TCPTransport
+	members []*replgroup.Member // this node's groups, its own first
+	byGroup map[uint64]*replgroup.Member
+	log     *lg.Leveled
+
+	mu       sync.Mutex           // guards proposed
+	proposed map[string]time.Time // channel creations proposed by the watch loop, by group/topic/channel
+}
+
+// openReplicated opens every group member of this node and the transport.
+func openReplicated(n *NSQD, rc *replConfig) (_ *logMode, retErr error) {
+	rs := &replSet{cfg: rc, byGroup: map[uint64]*replgroup.Member{}, log: n.log, proposed: map[string]time.Time{}}
+	ready := make(chan struct{}) // closed once byGroup is complete: the handler reads it after
+	peers := map[uint64]string{}
+	for id, a := range rc.addrs {
+		if id != rc.self {
+			peers[id] = a
+		}
+	}
+	tr, err := replication.NewTCPTransport(replication.TCPOptions{
+		Listen: rc.address, Peers: peers,
+		Handler: func(group uint64, m *pb.Message) {
+			select {
+			case <-ready:
+			default:
+				return // still starting: raft retries
+			}
+			if mem := rs.byGroup[group]; mem != nil {
+				mem.Node().Receive(m)
+			}
+		},
+		Logf: func(f string, args ...any) { n.log.Logf(lg.DEBUG, "REPLICATION: "+f, args...) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--replication-address %s: %w", rc.address, err)
+	}
+	rs.tr = tr
+	defer func() {
+		if retErr != nil {
+			rs.close()
+		}
+	}()
+	timeout := n.opts.ReplicationProposeTimeout
+	if timeout <= 0 {
+		timeout = defaultReplicationProposeTimeout
+	}
+	for _, g := range rc.myGroups() {
+		m, err := replgroup.Open(replgroup.Options{
+			Dir: filepath.Join(n.opts.DataPath, "groups", strconv.FormatUint(g, 10)),
+			ID:  rc.self, Group: g, Peers: rc.members(g), Transport: tr,
+			ProposeTimeout: timeout,
+			Logf: func(f string, args ...any) {
+				n.log.Logf(lg.DEBUG, "REPLICATION(group %d): "+f, append([]any{g}, args...)...)
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		rs.members = append(rs.members, m)
+		rs.byGroup[g] = m
+	}
+	close(ready)
+	n.log.Logf(lg.INFO, "REPLICATION: node %d, factor %d, groups %v, listening on %s", rc.self, rc.factor, rc.myGroups(), tr.Addr())
+	return &logMode{eng: rs.members[0].Engine(), syncAck: true, log: n.log, repl: rs}, nil
+}
+
+// checkpoint checkpoints every group's state (the logs are not compacted).
+func (rs *replSet) checkpoint() {
+	for _, m := range rs.members {
+		e := m.Engine()
+		if idx, _ := e.LastCheckpoint(); idx == e.State().Applied() {
+			continue
+		}
+		if _, err := e.Checkpoint(); err != nil {
+			rs.log.Logf(lg.ERROR, "REPLICATION(group %d): checkpoint failed: %s", m.Group(), err)
+		}
+	}
+}
+
+// close stops every member, then the transport.
+func (rs *replSet) close() {
+	for _, m := range rs.members {
+		if err := m.Shutdown(); err != nil {
+			rs.log.Logf(lg.ERROR, "REPLICATION(group %d): close: %s", m.Group(), err)
+		}
+	}
+	if rs.tr != nil {
+		rs.tr.Close()
+	}
+}
+
+// replWatch runs the watch loop until exit.
+func (n *NSQD) replWatch() {
+	rs := n.lm.repl
+	tick := time.NewTicker(replWatchInterval)
+	defer tick.Stop()
+	var lastTransfer time.Time
+	for {
+		select {
+		case <-tick.C:
+		case <-n.exitCh:
+			return
+		}
+		for _, m := range rs.members {
+			n.replicaTopics(m)
+		}
+		for _, m := range rs.members {
+			if m.IsLeader() {
+				rs.createMissingChannels(n, m)
+			}
+		}
+		if own := rs.members[0]; !own.IsLeader() && own.Node().Leader() != 0 && time.Since(lastTransfer) > replTransferEvery {
+			if st := own.Node().Status(); st.Applied >= st.Commit && st.Commit > 0 {
+				ctx, cancel := context.WithTimeout(context.Background(), replTransferEvery)
+				if err := own.Node().TransferLeader(ctx, rs.cfg.self); err == nil {
+					n.log.Logf(lg.INFO, "REPLICATION(group %d): leading again", rs.cfg.self)
+				}
+				cancel()
+				lastTransfer = time.Now()
+			}
+		}
+	}
+}
+
+// replicaTopics creates here the topics and channels m's log holds, without
+// proposing them again, so every member serves and registers them.
+func (n *NSQD) replicaTopics(m *replgroup.Member) {
+	st := m.Engine().State()
+	for _, ti := range st.Topics() {
+		if !names.IsValidTopicName(ti.Name) || names.IsEphemeral(ti.Name) {
+			continue
+		}
+		t, err := n.getTopic(ti.Name, false)
+		if err != nil {
+			continue // exiting
+		}
+		for _, ch := range ti.Channels {
+			if names.IsEphemeral(ch) || !names.IsValidChannelName(ch) {
+				continue
+			}
+			if _, ok := t.getExistingChannel(ch); !ok {
+				t.getChannel(ch, false)
+			}
+		}
+	}
+}
+
+// createMissingChannels proposes, in a group this node leads, the channels
+// this node has for topics of that group's log that the log lacks: so a
+// consumer of this node's channel gets that group's messages too (after a
+// failover, the dead node's backlog). Each is proposed at most every 5s.
+func (rs *replSet) createMissingChannels(n *NSQD, m *replgroup.Member) {
+	st := m.Engine().State()
+	for _, t := range n.topicList() {
+		ti, ok := st.Topic(t.name)
+		if !ok || t.ephemeral {
+			continue
+		}
+		for _, c := range t.Channels() {
+			if c.ephemeral || slices.Contains(ti.Channels, c.name) {
+				continue
+			}
+			key := fmt.Sprintf("%d/%s/%s", m.Group(), t.name, c.name)
+			rs.mu.Lock()
+			due := time.Since(rs.proposed[key]) > 5*time.Second
+			if due {
+				rs.proposed[key] = time.Now()
+			}
+			rs.mu.Unlock()
+			if due {
+				m.Engine().CreateChannel(t.name, c.name, brokerlog.Start{Mode: brokerlog.StartLatest})
+			}
+		}
+	}
+}
+
+// isReplicationFailure tells whether a publish failed for want of a
+// quorum (no commit within the bounded wait, no leader, a leader change):
+// HTTP answers 503 then, as for any temporary unavailability.
+func isReplicationFailure(err error) bool {
+	return errors.Is(err, replication.ErrTimeout) || errors.Is(err, replication.ErrNotLeader) ||
+		errors.Is(err, replication.ErrDropped) || errors.Is(err, replication.ErrStopped)
+}

@@ -1,0 +1,138 @@
+package nsqd
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ReplicationStats is the "replication" section of /stats (CONTRACTS C),
+// absent when replication is off.
+type ReplicationStats struct {
+	NodeID uint64                   `json:"node_id"`
+	Factor int                      `json:"factor"`
+	Groups []*ReplicationGroupStats `json:"groups"`
+}
+
+// ReplicationGroupStats is one group this node belongs to.
+type ReplicationGroupStats struct {
+	ID           uint64               `json:"id"`
+	Leader       uint64               `json:"leader"` // 0: none known
+	Term         uint64               `json:"term"`
+	CommitIndex  uint64               `json:"commit_index"`
+	AppliedIndex uint64               `json:"applied_index"`
+	HasQuorum    bool                 `json:"has_quorum"`
+	Members      []*ReplicationMember `json:"members"`
+}
+
+// ReplicationMember is one member of a group as this node knows it: the
+// leader knows every member's match index; a follower knows its own, and
+// reports lag -1 for the others.
+type ReplicationMember struct {
+	NodeID     uint64 `json:"node_id"`
+	Address    string `json:"address"`
+	MatchIndex uint64 `json:"match_index"`
+	Lag        int64  `json:"lag"`
+	Active     bool   `json:"active"`
+}
+
+// replicationStats returns the section, nil without replication.
+func (n *NSQD) replicationStats() *ReplicationStats {
+	if n.lm == nil || n.lm.repl == nil {
+		return nil
+	}
+	rs := n.lm.repl
+	out := &ReplicationStats{NodeID: rs.cfg.self, Factor: rs.cfg.factor, Groups: []*ReplicationGroupStats{}}
+	for _, m := range rs.members {
+		st := m.Node().Status()
+		g := &ReplicationGroupStats{ID: m.Group(), Leader: st.Lead, Term: st.Term, CommitIndex: st.Commit, AppliedIndex: st.Applied}
+		leading := st.Lead == rs.cfg.self && st.Progress != nil
+		active := 0
+		members := rs.cfg.members(m.Group())
+		for _, id := range members {
+			mem := &ReplicationMember{NodeID: id, Address: rs.cfg.addrs[id], Lag: -1}
+			switch {
+			case leading:
+				pr := st.Progress[id]
+				mem.MatchIndex, mem.Active = pr.Match, pr.Active || id == rs.cfg.self
+				mem.Lag = int64(st.LastIndex) - int64(pr.Match)
+			case id == rs.cfg.self:
+				mem.MatchIndex, mem.Active = st.LastIndex, st.Err == nil
+				mem.Lag = max(0, int64(st.Commit)-int64(st.LastIndex))
+			case id == st.Lead:
+				mem.Active = true
+			}
+			if mem.Active {
+				active++
+			}
+			g.Members = append(g.Members, mem)
+		}
+		g.HasQuorum = st.Lead != 0 && (!leading || active > len(members)/2)
+		out.Groups = append(out.Groups, g)
+	}
+	return out
+}
+
+// replicationText is the section of the text /stats.
+func replicationText(r *ReplicationStats) string {
+	if r == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nReplication: node %d, factor %d\n", r.NodeID, r.Factor)
+	for _, g := range r.Groups {
+		fmt.Fprintf(&b, "   [group %d] leader: %d term: %d commit: %d applied: %d quorum: %t\n",
+			g.ID, g.Leader, g.Term, g.CommitIndex, g.AppliedIndex, g.HasQuorum)
+		for _, m := range g.Members {
+			fmt.Fprintf(&b, "      [node %d %s] match: %d lag: %d active: %t\n", m.NodeID, m.Address, m.MatchIndex, m.Lag, m.Active)
+		}
+	}
+	return b.String()
+}
+
+var (
+	replGroupLabels  = []string{"group"}
+	replMemberLabels = []string{"group", "member"}
+
+	descReplLeader  = prometheus.NewDesc("nsq_replication_group_leader", "Node id of the group's leader as this node knows it, 0 when none.", replGroupLabels, nil)
+	descReplLeading = prometheus.NewDesc("nsq_replication_group_is_leader", "1 when this node leads the group.", replGroupLabels, nil)
+	descReplTerm    = prometheus.NewDesc("nsq_replication_group_term", "The group's raft term here.", replGroupLabels, nil)
+	descReplCommit  = prometheus.NewDesc("nsq_replication_group_commit_index", "Highest log index known committed (on a majority).", replGroupLabels, nil)
+	descReplApplied = prometheus.NewDesc("nsq_replication_group_applied_index", "Highest log index applied to this node's topics and channels.", replGroupLabels, nil)
+	descReplQuorum  = prometheus.NewDesc("nsq_replication_group_has_quorum", "1 when the group has a leader with a quorum.", replGroupLabels, nil)
+	descReplLag     = prometheus.NewDesc("nsq_replication_member_lag", "Entries the member is behind (leader's view), -1 when unknown.", replMemberLabels, nil)
+	descReplActive  = prometheus.NewDesc("nsq_replication_member_active", "1 when the member was heard from recently (leader's view).", replMemberLabels, nil)
+)
+
+// replCollector exports the replication section for /metrics.
+type replCollector struct{ n *NSQD }
+
+func (c replCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descReplLeader, descReplLeading, descReplTerm, descReplCommit, descReplApplied, descReplQuorum, descReplLag, descReplActive} {
+		ch <- d
+	}
+}
+
+func (c replCollector) Collect(ch chan<- prometheus.Metric) {
+	r := c.n.replicationStats()
+	if r == nil {
+		return
+	}
+	gauge := prometheus.GaugeValue
+	for _, g := range r.Groups {
+		gl := strconv.FormatUint(g.ID, 10)
+		ch <- prometheus.MustNewConstMetric(descReplLeader, gauge, float64(g.Leader), gl)
+		ch <- prometheus.MustNewConstMetric(descReplLeading, gauge, boolValue(g.Leader == r.NodeID), gl)
+		ch <- prometheus.MustNewConstMetric(descReplTerm, gauge, float64(g.Term), gl)
+		ch <- prometheus.MustNewConstMetric(descReplCommit, gauge, float64(g.CommitIndex), gl)
+		ch <- prometheus.MustNewConstMetric(descReplApplied, gauge, float64(g.AppliedIndex), gl)
+		ch <- prometheus.MustNewConstMetric(descReplQuorum, gauge, boolValue(g.HasQuorum), gl)
+		for _, m := range g.Members {
+			ml := strconv.FormatUint(m.NodeID, 10)
+			ch <- prometheus.MustNewConstMetric(descReplLag, gauge, float64(m.Lag), gl, ml)
+			ch <- prometheus.MustNewConstMetric(descReplActive, gauge, boolValue(m.Active), gl, ml)
+		}
+	}
+}
