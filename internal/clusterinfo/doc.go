@@ -20,6 +20,11 @@
 // addresses given. Aggregating the answers (summing, merging nodes,
 // converting to a served format) is the caller's business.
 //
+// Beyond NSQ's fields, Stats decodes our nsqd's additions: a topic's
+// storage ("log" or "diskqueue") and oldest retained message, and the
+// "replication" section (Replication: groups, leader, term, commit and
+// applied index, members with their lag). From NSQ's nsqd they are empty.
+//
 // Addresses are host:port, or a URL with a scheme as go-nsq accepts for
 // lookupds (see Endpoint).
 //

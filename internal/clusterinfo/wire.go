@@ -75,6 +75,10 @@ type Stats struct {
 	Version string        `json:"version"`
 	Health  string        `json:"health"`
 	Topics  []*TopicStats `json:"topics"`
+
+	// ours (absent from NSQ's nsqd and when replication is off, then
+	// nil): the consensus groups this node is a member of
+	Replication *Replication `json:"replication"`
 }
 
 // HasTopic reports whether the stats list topic.
@@ -99,7 +103,20 @@ type TopicStats struct {
 	RegionLocalMsgCount int64           `json:"region_local_msg_count"`
 	GlobalMsgCount      int64           `json:"global_msg_count"`
 	E2E                 E2E             `json:"e2e_processing_latency"`
+
+	// ours (absent from NSQ's nsqd, then empty): where the topic keeps its
+	// messages, StorageLog or StorageDiskQueue, and in log mode the
+	// publish time (unix ms) of the oldest retained message, 0 for none
+	Storage        string `json:"storage"`
+	RetainedFromMs int64  `json:"retained_from_ms"`
 }
+
+// The values of TopicStats.Storage. Only a topic in StorageLog can be
+// replayed (POST /channel/rewind, /channel/create?start=).
+const (
+	StorageLog       = "log"
+	StorageDiskQueue = "diskqueue"
+)
 
 // ChannelCounts are a channel's counters in nsqd's /stats, or their sum
 // over several nodes (see Add).
