@@ -110,11 +110,14 @@ func channelQuery(topic, channel string) url.Values {
 	return url.Values{"topic": {topic}, "channel": {channel}}
 }
 
-// POST /api/topics {"topic":"t","channel":"c"}
+// POST /api/topics {"topic":"t","channel":"c"}; with "start" (and
+// "dry_run") a channel from the retained log (replay.go).
 func (n *NSQAdmin) createTopicChannelHandler(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {
 	var body struct {
-		Topic   string `json:"topic"`
-		Channel string `json:"channel"`
+		Topic   string  `json:"topic"`
+		Channel string  `json:"channel"`
+		Start   *string `json:"start"`
+		DryRun  bool    `json:"dry_run"`
 	}
 	if err := readJSON(req, &body); err != nil {
 		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: err.Error()}
@@ -124,6 +127,9 @@ func (n *NSQAdmin) createTopicChannelHandler(w http.ResponseWriter, req *http.Re
 	}
 	if body.Channel != "" && !names.IsValidChannelName(body.Channel) {
 		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "INVALID_CHANNEL"}
+	}
+	if body.Start != nil {
+		return n.createChannelFrom(req, body.Topic, body.Channel, *body.Start, body.DryRun)
 	}
 	lookupds := n.getOpts().NSQLookupdHTTPAddresses
 	var warn warnings
@@ -170,7 +176,8 @@ func (n *NSQAdmin) topicActionHandler(w http.ResponseWriter, req *http.Request, 
 	return n.topicChannelAction(req, ps.ByName("topic"), "")
 }
 
-// POST /api/topics/:topic/:channel {"action":"pause"|"unpause"|"empty"}
+// POST /api/topics/:topic/:channel {"action":"pause"|"unpause"|"empty"},
+// or {"action":"rewind","to":...,"dry_run":bool} (replay.go)
 func (n *NSQAdmin) channelActionHandler(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
 	return n.topicChannelAction(req, ps.ByName("topic"), ps.ByName("channel"))
 }
@@ -178,11 +185,18 @@ func (n *NSQAdmin) channelActionHandler(w http.ResponseWriter, req *http.Request
 func (n *NSQAdmin) topicChannelAction(req *http.Request, topic, channel string) (any, error) {
 	var body struct {
 		Action string `json:"action"`
+		To     string `json:"to"`
+		DryRun bool   `json:"dry_run"`
 	}
 	if err := readJSON(req, &body); err != nil {
 		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: err.Error()}
 	}
 	switch body.Action {
+	case "rewind":
+		if channel == "" {
+			return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "INVALID_ACTION"}
+		}
+		return n.rewindChannel(req, topic, channel, body.To, body.DryRun)
 	case "pause", "unpause", "empty":
 	default:
 		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "INVALID_ACTION"}

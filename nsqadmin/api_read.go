@@ -144,9 +144,14 @@ func (n *NSQAdmin) nodeHandler(w http.ResponseWriter, req *http.Request, ps http
 	if p == nil {
 		return nil, httpapi.Err{Code: http.StatusNotFound, Text: "NODE_NOT_FOUND"}
 	}
-	topics, err := n.cluster.nodeStats(ctx, []*Producer{p}, "", "", true)
+	results, err := n.cluster.statsEach(ctx, []*Producer{p}, "", "", true)
 	if err := warn.absorb(n, err); err != nil {
 		return nil, err
+	}
+	var topics []*TopicStats
+	var replication *clusterinfo.Replication
+	for _, r := range results {
+		topics, replication = r.topics, r.replication
 	}
 	var totalMessages, totalClients int64
 	for _, t := range topics {
@@ -158,13 +163,16 @@ func (n *NSQAdmin) nodeHandler(w http.ResponseWriter, req *http.Request, ps http
 	if topics == nil {
 		topics = []*TopicStats{}
 	}
+	// replication is ours (the node's /stats section, CONTRACTS C),
+	// absent as from NSQ when the node does not replicate
 	return struct {
-		Node          string        `json:"node"`
-		Topics        []*TopicStats `json:"topics"`
-		TotalMessages int64         `json:"total_messages"`
-		TotalClients  int64         `json:"total_clients"`
-		Message       string        `json:"message"`
-	}{node, topics, totalMessages, totalClients, warn.message()}, nil
+		Node          string                   `json:"node"`
+		Topics        []*TopicStats            `json:"topics"`
+		TotalMessages int64                    `json:"total_messages"`
+		TotalClients  int64                    `json:"total_clients"`
+		Replication   *clusterinfo.Replication `json:"replication,omitempty"`
+		Message       string                   `json:"message"`
+	}{node, topics, totalMessages, totalClients, replication, warn.message()}, nil
 }
 
 // GET /api/counter

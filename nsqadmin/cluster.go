@@ -160,8 +160,9 @@ func (c *cluster) producers(ctx context.Context, lookupds, nsqds []string) ([]*P
 // nodeResult is one node's answer to /stats, converted to what /api
 // serves.
 type nodeResult struct {
-	producer *Producer
-	topics   []*TopicStats
+	producer    *Producer
+	topics      []*TopicStats
+	replication *clusterinfo.Replication // ours; nil from NSQ's nsqd or with replication off
 }
 
 // statsEach fetches /stats from each producer (optionally only topic
@@ -180,7 +181,7 @@ func (c *cluster) statsEach(ctx context.Context, producers []*Producer, topic, c
 		if s == nil {
 			continue
 		}
-		r := nodeResult{producer: producers[i]}
+		r := nodeResult{producer: producers[i], replication: s.Replication}
 		for _, t := range s.Topics {
 			if t == nil || (topic != "" && t.TopicName != topic) {
 				continue

@@ -41,12 +41,21 @@ type fakeNSQD struct {
 	garbage     string // answer every request with this body
 	statsCalls  int
 	percentiles []float64
+
+	// our nsqd's extensions (replay_test.go): "log", "diskqueue" or ""
+	// (NSQ's nsqd, which says nothing and has no replay routes), the
+	// status and message replay routes fail with (0: they work), and
+	// the /stats replication section
+	storage      string
+	replayStatus int
+	replication  *clusterinfo.Replication
 }
 
 type fakeTopic struct {
 	depth, backend, msgs int64
 	paused               bool
 	channels             map[string]*fakeChannel
+	retained             []int64 // log mode: publish times (unix ms) of the retained messages
 }
 
 type fakeChannel struct {
@@ -124,6 +133,9 @@ func (f *fakeNSQD) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	topic, channel := q.Get("topic"), q.Get("channel")
+	if f.serveReplayLocked(w, r.URL.Path, q) {
+		return
+	}
 	switch r.URL.Path {
 	case "/info":
 		httpapi.RespondV1(w, 200, map[string]any{
@@ -206,6 +218,10 @@ func (f *fakeNSQD) statsLocked(topic, channel string, includeClients bool) map[s
 		}
 		t := f.topics[n]
 		nt := &clusterinfo.TopicStats{TopicName: n, Depth: t.depth, BackendDepth: t.backend, MessageCount: t.msgs, Paused: t.paused, Channels: []*clusterinfo.ChannelStats{}}
+		nt.Storage = f.storage
+		if f.storage == clusterinfo.StorageLog && len(t.retained) > 0 {
+			nt.RetainedFromMs = slices.Min(t.retained)
+		}
 		var cnames []string
 		for c := range t.channels {
 			cnames = append(cnames, c)
@@ -234,6 +250,9 @@ func (f *fakeNSQD) statsLocked(topic, channel string, includeClients bool) map[s
 		topics = append(topics, nt)
 	}
 	out := map[string]any{"version": f.version, "health": "OK", "start_time": 1, "topics": topics, "producers": nil}
+	if f.replication != nil {
+		out["replication"] = f.replication
+	}
 	if topic != "" && len(topics) == 0 && f.topics[topic] == nil {
 		out["topics"] = nil
 	}

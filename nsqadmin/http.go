@@ -73,6 +73,8 @@ func (n *NSQAdmin) handler() http.Handler {
 	r.POST(at("/api/topics/:topic/:channel/dead/replay"), api(n.admin(n.channelReplayHandler)))
 	r.GET(at("/api/topics/:topic/:channel/peek"), api(n.channelPeekHandler))
 	r.GET(at("/api/lag/:topic"), api(n.topicLagHandler))
+	r.GET(at("/api/replay/:topic"), api(n.topicReplayHandler))
+	r.GET(at("/api/replication"), api(n.replicationHandler))
 	r.Handler(http.MethodGet, at("/metrics"), n.metrics.handler)
 
 	r.GET(at("/config/:opt"), api(n.configCIDROnly(n.getConfigHandler)))

@@ -71,6 +71,12 @@ func (n *NSQAdmin) eachNode(ctx context.Context, warn *warnings, topic, method, 
 	if err != nil {
 		return nil, err
 	}
+	return n.callEach(ctx, producers, method, path, q, body), nil
+}
+
+// callEach sends the request to every producer at once; the replies are
+// in producer order.
+func (n *NSQAdmin) callEach(ctx context.Context, producers []*Producer, method, path string, q url.Values, body []byte) []nodeReply {
 	out := make([]nodeReply, len(producers))
 	var wg sync.WaitGroup
 	for i, p := range producers {
@@ -96,7 +102,7 @@ func (n *NSQAdmin) eachNode(ctx context.Context, warn *warnings, topic, method, 
 		}()
 	}
 	wg.Wait()
-	return out, nil
+	return out
 }
 
 // sortOut puts the answers of eachNode into ok (by node) and turns the

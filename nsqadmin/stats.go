@@ -26,6 +26,7 @@ func nodeTopicStats(p *Producer, t *clusterinfo.TopicStats, channel string, now 
 		DeliveryMsgCount:    t.ZoneLocalMsgCount + t.RegionLocalMsgCount + t.GlobalMsgCount,
 		Paused:              t.Paused,
 		E2E:                 nodeE2E(&t.E2E),
+		replay:              TopicReplay{Node: node, Storage: t.Storage, RetainedFromMs: t.RetainedFromMs},
 	}
 	if t.Channels != nil { // nsqd sends [] for none, and NSQ passes it on
 		ts.Channels = make([]*ChannelStats, 0, len(t.Channels))

@@ -54,6 +54,20 @@ type TopicStats struct {
 	Channels            []*ChannelStats `json:"channels"`
 	Paused              bool            `json:"paused"`
 	E2E                 *E2ELatency     `json:"e2e_processing_latency"`
+
+	// replay is ours (from our nsqd; empty from NSQ's), served by
+	// /api/replay/:topic and kept out of NSQ's shapes
+	replay TopicReplay
+}
+
+// TopicReplay is whether a node can replay a topic: its storage ("log",
+// "diskqueue", or "" from an nsqd that does not say, such as NSQ's) and,
+// in log mode, the publish time of its oldest retained message (unix
+// ms, 0 for none). Beyond NSQ.
+type TopicReplay struct {
+	Node           string `json:"node"`
+	Storage        string `json:"storage"`
+	RetainedFromMs int64  `json:"retained_from_ms"`
 }
 
 // ChannelStats is a channel on one node or summed over the cluster

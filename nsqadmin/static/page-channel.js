@@ -13,6 +13,7 @@ import {
 import { graphEnabled, intervalPicker, largeGraph, metricTarget, e2eTargets } from './graphite.js';
 import { explainMissing } from './page-topic.js';
 import { loadOps, loadLag, deadLetters, peekPanel, finLatency, oldestAge } from './channel-ops.js';
+import { loadReplay, rewindForm } from './replay.js';
 
 function port(addr) {
   const i = (addr || '').lastIndexOf(':');
@@ -60,13 +61,13 @@ export const pageChannel = {
       if (e instanceof ApiError && e.status === 404) return {};
       throw e;
     };
-    const [stats, hist, ops, lag] = await Promise.all([
+    const [stats, hist, ops, lag, replay] = await Promise.all([
       get('/topics/' + enc(p.topic) + '/' + enc(p.channel)).catch(missing), loadHistory(p.topic, p.channel),
-      loadOps(p.topic, p.channel), loadLag(p.topic)]);
-    return { stats, hist, ops, lag: lag[p.channel] || {}, message: stats.message };
+      loadOps(p.topic, p.channel), loadLag(p.topic), loadReplay(p.topic)]);
+    return { stats, hist, ops, lag: lag[p.channel] || {}, replay, message: stats.message };
   },
   explain: (e, p) => explainMissing(e, p.topic),
-  render({ stats: s, hist, ops, lag }, p, ctx) {
+  render({ stats: s, hist, ops, lag, replay }, p, ctx) {
     const crumbs = html`<nav class="crumbs"><a href="${link()}" data-nav>Topics</a> › <a href="${topicLink(p.topic)}" data-nav>${p.topic}</a> › <span>${p.channel}</span></nav>`;
     if (!s.channel_name) {
       return html`<section data-page="channel" data-missing="true">${crumbs}
@@ -104,6 +105,7 @@ export const pageChannel = {
         { key: 'dead_letters', label: 'Dead letters', value: num(lag.dead_letter_count || 0), warn: lag.dead_letter_count > 0,
           sub: lag.max_attempts ? `after ${num(lag.max_attempts)} attempts` : 'no attempt limit' },
       ])}
+      ${rewindForm(ctx, s, replay)}
       ${historyCharts('channel', hist, { rateLabel: 'messages/s', depthLabel: 'depth', requeues: true, oldest: true })}
       ${graphEnabled ? html`${intervalPicker(ctx)}<div class="graphite-row">
         ${largeGraph([metricTarget('*', s.topic_name, s.channel_name, 'depth')], 'depth', 'Depth (Graphite)')}

@@ -12,6 +12,7 @@ import {
 } from './ui.js';
 import { graphEnabled, intervalPicker, largeGraph, metricTarget, e2eTargets } from './graphite.js';
 import { loadLag, finLatency, oldestAge } from './channel-ops.js';
+import { loadReplay, newChannelForm } from './replay.js';
 
 // explainMissing turns "no upstream answered" into what it means for a topic.
 export async function explainMissing(e, topic) {
@@ -31,11 +32,11 @@ export const pageTopic = {
   title: (p) => 'Topic ' + p.topic,
   nav: 'topics',
   async load(p) {
-    const [stats, hist, lag] = await Promise.all([get('/topics/' + enc(p.topic)), loadHistory(p.topic), loadLag(p.topic)]);
-    return { stats, hist, lag, message: stats.message };
+    const [stats, hist, lag, replay] = await Promise.all([get('/topics/' + enc(p.topic)), loadHistory(p.topic), loadLag(p.topic), loadReplay(p.topic)]);
+    return { stats, hist, lag, replay, message: stats.message };
   },
   explain: (e, p) => explainMissing(e, p.topic),
-  render({ stats: t, hist, lag }, p, ctx) {
+  render({ stats: t, hist, lag, replay }, p, ctx) {
     const chans = t.channels || [];
     const nodes = t.nodes || [];
     const trends = hist.channels || {};
@@ -65,6 +66,7 @@ export const pageTopic = {
         { key: 'channels', label: 'Channels', value: num(chans.length), sub: plural(consumers, 'consumer') },
         { key: 'nodes', label: 'Nodes', value: num(nodes.length) },
       ])}
+      ${newChannelForm(ctx, t.topic_name, replay)}
       ${historyCharts('topic', hist, { rateLabel: 'published/s', depthLabel: 'backlog (topic + channels)', oldest: true })}
       ${graphEnabled ? html`${intervalPicker(ctx)}<div class="graphite-row">
         ${largeGraph([metricTarget('*', t.topic_name, '', 'depth')], 'depth', 'Depth (Graphite)')}
