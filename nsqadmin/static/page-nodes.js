@@ -6,25 +6,33 @@ import { num, duration, plural } from './fmt.js';
 import { topicLink, channelLink, nodeLink, link } from './links.js';
 import { tiles, badge, pausedBadge } from './ui.js';
 import { graphEnabled, intervalPicker, largeGraph, memTarget } from './graphite.js';
+import { loadReplication, replicationCell, noQuorumBox, replicationSection } from './replication.js';
 
 export const pageNodes = {
   title: () => 'Nodes',
   nav: 'nodes',
-  load: () => get('/nodes'),
+  async load() {
+    const [d, repl] = await Promise.all([get('/nodes'), loadReplication()]);
+    return { ...d, repl };
+  },
   render(d) {
     const nodes = d.nodes || [];
     const lookupds = NSQLOOKUPD.length;
     const showTopology = nodes.some((n) => n.topology_region || n.topology_zone);
+    const repl = d.repl;
     return html`<section data-page="nodes">
       <div class="page-head"><h1>Nodes <span class="muted">(${num(nodes.length)})</span></h1></div>
+      ${noQuorumBox(repl)}
       ${nodes.length === 0 ? html`<div class="empty-box">No nsqd is ${lookupds ? 'registered with nsqlookupd' : 'answering'}.</div>` : html`
       <div class="table-wrap"><table class="table" data-table="nodes">
         <thead><tr><th>Hostname</th><th>Node (broadcast address:HTTP port)</th><th class="num">TCP port</th><th class="num">HTTP port</th><th>Version</th>
-          ${showTopology ? html`<th>Region</th><th>Zone</th>` : ''}${lookupds ? html`<th>Lookupd connections</th>` : ''}<th>Topics</th></tr></thead>
+          ${showTopology ? html`<th>Region</th><th>Zone</th>` : ''}${lookupds ? html`<th>Lookupd connections</th>` : ''}${repl.any ? html`<th>Replication</th>` : ''}<th>Topics</th></tr></thead>
         <tbody>${nodes.map((n, i) => {
           const key = `${n.broadcast_address}:${n.http_port}`;
           const conns = (n.remote_addresses || []).length;
-          return html`<tr data-node="${key}" class="${n.out_of_date ? 'row-warn' : ''}">
+          const r = repl.byNode[key];
+          const noQuorum = r && r.without_quorum && r.without_quorum.length > 0;
+          return html`<tr data-node="${key}" class="${n.out_of_date || noQuorum ? 'row-warn' : ''}" ${noQuorum ? html`data-no-quorum="true"` : ''}>
             <td>${n.hostname}</td>
             <td><a href="${nodeLink(key)}" data-nav title="node ${key}">${key}</a></td>
             <td class="num">${n.tcp_port}</td>
@@ -34,6 +42,7 @@ export const pageNodes = {
             ${lookupds ? html`<td class="${conns !== lookupds ? 'warn-text' : ''}">
               <details id="conns-${i}"><summary>${conns} of ${lookupds}${conns !== lookupds ? ' ⚠' : ''}</summary>
               <ul class="plain">${(n.remote_addresses || []).map((a) => html`<li><code>${a}</code></li>`)}</ul></details></td>` : ''}
+            ${repl.any ? html`<td data-field="replication">${replicationCell(r)}</td>` : ''}
             <td class="chips">${(n.topics || []).length === 0 ? html`<span class="muted">none</span>` : (n.topics || []).map((t) => html`<a class="chip${t.tombstoned ? ' chip-tombstoned' : ''}" href="${topicLink(t.topic)}" data-nav title="${t.tombstoned ? 'tombstoned on this node' : ''}">${t.topic}</a>`)}</td>
           </tr>`;
         })}</tbody>
@@ -64,6 +73,7 @@ export const pageNode = {
     return html`<section data-page="node" data-node="${d.node}">
       <nav class="crumbs"><a href="${link('nodes')}" data-nav>Nodes</a> › <span>${d.node}</span></nav>
       <div class="page-head"><h1>Node <span class="ident">${d.node}</span></h1></div>
+      ${replicationSection(d.replication)}
       ${tiles([
         { key: 'topics', label: 'Topics', value: num(topics.length) },
         { key: 'channels', label: 'Channels', value: num(channels) },
