@@ -45,7 +45,9 @@ func TestBrowserReplayFake(t *testing.T) {
 		b.waitJS(`document.querySelector('[data-field="replay-retained"]')`, "retained note")
 		rewindInBrowser(t, b, 5, "fake-channel-rewind-confirm")
 		testutil.Eventually(t, 10*time.Second, func() bool {
-			return c.a.topic("orders").channels["billing"].depth == 3 && c.b.topic("orders").channels["billing"].depth == 2
+			da, _ := c.a.depth("orders", "billing")
+			db, _ := c.b.depth("orders", "billing")
+			return da == 3 && db == 2
 		}, "both nodes rewound")
 		b.waitJS(`document.querySelector('[data-tile="depth"] .tile-value').innerText.trim() === "5"`, "depth 5 on the page")
 	})
@@ -66,7 +68,7 @@ func TestBrowserReplayFake(t *testing.T) {
 		}
 		b.click(`#confirm-cancel`)
 		b.waitJS(`!document.getElementById('confirm').open`, "confirmation closed")
-		if c.a.topic("orders").channels["replica"] != nil {
+		if _, ok := c.a.depth("orders", "replica"); ok {
 			t.Fatal("cancel created the channel")
 		}
 		evalJS[bool](b, `(() => { document.getElementById('nc-from').value = 'earliest'; return true; })()`)
