@@ -72,7 +72,49 @@
 // readers from Storage.Log(). Publishing on node i proposes to group i and
 // answers OK when the handle completes; if i does not lead its group (just
 // restarted) it forwards to the leader and later takes leadership back
-// (RawNode.TransferLeader, not exposed yet).
+// (Node.TransferLeader).
+//
+// # Membership (membership.go)
+//
+// Changes go through raft's ConfChangeV2, one at a time, proposed on the
+// leader: AddMember(id) adds id as a learner, waits until the leader's
+// match index for it reaches the commit index of the moment it was added,
+// then promotes it (AddLearner and PromoteMember are the two halves);
+// RemoveMember(id) removes a voter or learner (a removed leader steps
+// down: raft's StepDownOnRemoval). Each returns once the change is applied
+// on this node; ErrConfChangePending means another change is not applied
+// yet. The new member runs with StorageOptions.Join (no configuration of
+// its own: it cannot campaign) and is reachable through the transport
+// before AddMember. It starts from a snapshot: the log does not hold the
+// group's first configuration (Peers seed the state file, not the log),
+// so every node takes a snapshot right after applying a membership change,
+// and AddLearner refuses without Options.StateMachine. TransferLeader(to)
+// works from any member and repeats the request each election timeout.
+//
+// # Lost disk
+//
+// A node whose data directory lost only unsynced bytes (power cut)
+// restarts as itself: everything it acknowledged was synced. A node whose
+// data directory is gone (disk replaced) must not come back as the same
+// member: with a fresh state it would vote again in terms it already voted
+// in, and its old acknowledgements count in majorities for entries it no
+// longer has (TestLostDiskSameIDLoses shows acknowledged entries lost that
+// way). It comes back as a new member id, MemberID(node, gen+1), with a
+// Join storage, on the same address (transports route an unknown member
+// id to NodeOf(id)'s address; a Node drops messages for another id), and
+// the group runs RemoveMember(old) then AddMember(new). Nothing here can
+// tell a replaced disk from a first start: the operator (or nsqd, from a
+// flag) decides. Member ids are never reused.
+//
+// # Failure tests
+//
+// Power cuts use vfs.MemFS (and a crash-at-the-n-th-operation wrapper in
+// snapshot_test.go); TestPartition (root only, skipped otherwise) runs each
+// member as a subprocess of the test binary in its own network namespace
+// (netlab_test.go: namespaces nsqreplt-<pid>-*, a bridge namespace, veth
+// links cut with ip link set down, everything deleted at cleanup and stale
+// ones of dead runs first) and talks to it over pipes
+// (partition_member_test.go), isolating the leader and flapping links.
 //
 // # Missing
 //
@@ -80,20 +122,27 @@
 //     checkpoint (cursors and ranges), not for the messages themselves,
 //     which stay in the log until compaction (nsqd's snapshot must carry
 //     or reference what is still unfinished).
-//   - Membership change: conf-change entries are applied and their
-//     ConfState saved, but there is no API to propose one, and joint
-//     configurations are not stored (only voters and learners).
-//   - nsqd wiring, leadership transfer back to the home node, forwarding,
-//     /stats (Status has what the replication section needs).
-//   - ReportUnreachable/ReportSnapshot from the transport.
+//   - Only single changes are proposed (never a joint configuration),
+//     though the state and snapshot files store raft's whole ConfState.
+//   - Detecting a replaced disk automatically, and a generation counter
+//     the operator does not have to track.
+//   - nsqd wiring, forwarding, /stats (Status has what the replication
+//     section needs).
+//   - ReportUnreachable from the transport (raft probes anyway).
 //
 // # Concurrency and lock order
 //
 // Node: the loop goroutine owns the RawNode, pending proposals and the
 // applied index; other goroutines reach it only through channels (inbox,
-// propc, statusc) and atomics (leader). Node.failMu is a leaf. Storage.mu
+// propc, statusc, ctlc for closures run on the loop, reportc for snapshot
+// outcomes) and atomics (leader). Node.failMu is a leaf. Storage.mu
 // guards the in-memory state and is held while the state file is written,
-// never while calling the Log (whose own locks come after it). MemNetwork.mu
-// and TCPTransport.mu are leaves, never held while calling a Handler.
-// Options.Apply runs on the loop and must not call back into the Node.
+// never while calling the Log (whose own locks come after it) and never
+// while the snapshot file is written or read. MemNetwork.mu and
+// TCPTransport.mu are leaves, never held while calling a Handler or a
+// SendSnapshot done callback (which only does a non-blocking channel
+// send). Options.Apply and the StateMachine methods run on the loop and
+// must not call back into the Node.
+//
+// Order: Node loop → Storage.mu → logstore Log.wmu → Log.mu.
 package replication

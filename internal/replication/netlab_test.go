@@ -1,0 +1,138 @@
+package replication
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// netLab is a test network made of Linux network namespaces (root only):
+// one namespace per member, each with an eth0 at 10.251.0.<id>/24, linked
+// by a veth pair to a bridge in a "switch" namespace. Cutting a member's
+// switch-side link (Cut) isolates it; Heal restores it. Addresses exist
+// only inside the namespaces the lab creates, which all carry the prefix
+// nsqreplt-<pid>- and are deleted at cleanup; namespaces of earlier runs
+// whose process is gone are deleted first.
+type netLab struct {
+	t      testing.TB
+	prefix string
+	sw     string
+	ns     map[uint64]string
+}
+
+const netLabPrefix = "nsqreplt-"
+
+// labSkip returns why the lab cannot run here, or "".
+func labSkip() string {
+	if os.Geteuid() != 0 {
+		return "network namespaces need root (the test runs as uid " + strconv.Itoa(os.Geteuid()) + ")"
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return "the ip command (iproute2) is not installed"
+	}
+	return ""
+}
+
+func ipCmd(args ...string) error {
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// cleanStaleNamespaces deletes lab namespaces whose creating process no
+// longer exists.
+func cleanStaleNamespaces(t testing.TB) {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], netLabPrefix) {
+			continue
+		}
+		rest := strings.TrimPrefix(f[0], netLabPrefix)
+		pid, err := strconv.Atoi(rest[:max(0, strings.IndexByte(rest, '-'))])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			continue // its test still runs
+		}
+		t.Logf("deleting stale namespace %s", f[0])
+		_ = ipCmd("netns", "del", f[0])
+	}
+}
+
+func newNetLab(t testing.TB, ids ...uint64) *netLab {
+	t.Helper()
+	cleanStaleNamespaces(t)
+	l := &netLab{t: t, prefix: fmt.Sprintf("%s%d-", netLabPrefix, os.Getpid()), ns: map[uint64]string{}}
+	l.sw = l.prefix + "sw"
+	t.Cleanup(l.close)
+	must := func(args ...string) {
+		t.Helper()
+		if err := ipCmd(args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must("netns", "add", l.sw)
+	must("-n", l.sw, "link", "set", "lo", "up")
+	must("-n", l.sw, "link", "add", "br0", "type", "bridge")
+	must("-n", l.sw, "link", "set", "br0", "up")
+	for _, id := range ids {
+		ns := fmt.Sprintf("%sn%d", l.prefix, id)
+		must("netns", "add", ns)
+		l.ns[id] = ns
+		must("-n", ns, "link", "set", "lo", "up")
+		port := fmt.Sprintf("p%d", id)
+		must("-n", l.sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns)
+		must("-n", l.sw, "link", "set", port, "master", "br0")
+		must("-n", l.sw, "link", "set", port, "up")
+		must("-n", ns, "addr", "add", l.addr(id)+"/24", "dev", "eth0")
+		must("-n", ns, "link", "set", "eth0", "up")
+	}
+	return l
+}
+
+// addr is member id's address inside its namespace.
+func (l *netLab) addr(id uint64) string { return fmt.Sprintf("10.251.0.%d", id) }
+
+// Cut takes member id's link to the switch down (both ends lose carrier).
+func (l *netLab) Cut(id uint64) {
+	if err := ipCmd("-n", l.sw, "link", "set", fmt.Sprintf("p%d", id), "down"); err != nil {
+		l.t.Error(err)
+	}
+}
+
+// Heal brings member id's link back up.
+func (l *netLab) Heal(id uint64) {
+	if err := ipCmd("-n", l.sw, "link", "set", fmt.Sprintf("p%d", id), "up"); err != nil {
+		l.t.Error(err)
+	}
+}
+
+// Command runs the test binary inside member id's namespace.
+func (l *netLab) Command(id uint64, args ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return exec.Command("ip", append([]string{"netns", "exec", l.ns[id], exe}, args...)...)
+}
+
+func (l *netLab) close() {
+	for _, ns := range l.ns {
+		if err := ipCmd("netns", "del", ns); err != nil {
+			l.t.Log(err)
+		}
+	}
+	if err := ipCmd("netns", "del", l.sw); err != nil {
+		l.t.Log(err)
+	}
+}
