@@ -33,6 +33,12 @@ func labSkip() string {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return "the ip command (iproute2) is not installed"
 	}
+	// uid 0 without the capability (a container): probe once.
+	probe := fmt.Sprintf("%s%d-probe", netLabPrefix, os.Getpid())
+	if err := ipCmd("netns", "add", probe); err != nil {
+		return "cannot create a network namespace: " + err.Error()
+	}
+	_ = ipCmd("netns", "del", probe)
 	return ""
 }
 
