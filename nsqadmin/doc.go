@@ -76,7 +76,13 @@
 // Channel operations of our nsqd (dead-letter setting and list, replay,
 // peek) and per-channel lag are fanned out to the topic's nodes by
 // ops.go: <bp>/api/topics/:topic/:channel/{config,dead,dead/replay,peek}
-// and <bp>/api/lag/:topic (docs/operations.md). <bp>/metrics serves
+// and <bp>/api/lag/:topic (docs/operations.md). Replay in nsqd's log
+// storage (replay.go): the "rewind" action of POST
+// <bp>/api/topics/:topic/:channel and POST <bp>/api/topics with "start",
+// both with "dry_run", sent only to the topic's nodes whose /stats say
+// "storage":"log", and <bp>/api/replay/:topic for the UI. Replication
+// (replication.go): <bp>/api/replication, and the node's "replication"
+// section in <bp>/api/nodes/:node. <bp>/metrics serves
 // Prometheus metrics of nsqadmin's requests, its upstream queries
 // (counted in the HTTP client's transport) and the history (metrics.go).
 //
