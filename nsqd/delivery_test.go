@@ -485,36 +485,50 @@ func TestMemoryOverflowToDisk(t *testing.T) {
 	}
 }
 
-// TestPublishWhileBacklogged: a message published while the channel's
-// backlog is on disk, and memory has room again, queues behind the
-// backlog instead of overtaking it (NSQ promises no order here; see
-// "Order" in doc.go).
+// TestPublishWhileBacklogged: a message published while older ones wait
+// on disk, and memory has room again, queues behind them instead of
+// overtaking them (NSQ promises no order here; see "Order" in doc.go):
+// in the channel (it existed before the publish) and in the topic (no
+// channel until the SUB, so the topic's pump holds the backlog).
 func TestPublishWhileBacklogged(t *testing.T) {
-	opts := testOptions(t)
-	opts.MemQueueSize = 5
-	n := startNSQD(t, opts)
-	httpDo(t, n, "POST", "/channel/create?topic=backlog&channel=c", "")
-	const total = 40
-	bodies := make([]string, total)
-	for i := range bodies {
-		bodies[i] = fmt.Sprint(i)
-	}
-	p := dial(t, n)
-	p.cmd("MPUB backlog", mpubBody(bodies...))
-	p.expectOK()
-	sub := subscribe(t, n, "backlog", "c", 1)
-	var got []string
-	for i := 0; i < total+1; i++ {
-		m := sub.readMsg()
-		got = append(got, m.body)
-		if i == 0 {
-			p.cmd("PUB backlog", []byte("new")) // memory has room again
+	for _, tc := range []struct {
+		name          string
+		channelBefore bool
+	}{{"channel backlog", true}, {"topic backlog", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := testOptions(t)
+			opts.MemQueueSize = 5
+			n := startNSQD(t, opts)
+			if tc.channelBefore {
+				for _, path := range []string{"/topic/create?topic=backlog", "/channel/create?topic=backlog&channel=c"} {
+					if code, body, _ := httpDo(t, n, "POST", path, ""); code != 200 {
+						t.Fatalf("POST %s: %d %s", path, code, body)
+					}
+				}
+			}
+			const total = 40
+			bodies := make([]string, total)
+			for i := range bodies {
+				bodies[i] = fmt.Sprint(i)
+			}
+			p := dial(t, n)
+			p.cmd("MPUB backlog", mpubBody(bodies...))
 			p.expectOK()
-		}
-		sub.cmd("FIN " + m.id)
-	}
-	if want := append(append([]string(nil), bodies...), "new"); strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("got %v, want publish order", got)
+			sub := subscribe(t, n, "backlog", "c", 1)
+			var got []string
+			for i := 0; i < total+1; i++ {
+				m := sub.readMsg()
+				got = append(got, m.body)
+				if i == 0 {
+					p.cmd("PUB backlog", []byte("new")) // memory has room again
+					p.expectOK()
+				}
+				sub.cmd("FIN " + m.id)
+			}
+			if want := append(append([]string(nil), bodies...), "new"); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("got %v, want publish order", got)
+			}
+		})
 	}
 }
 

@@ -46,9 +46,12 @@
 // down exactly this much. To one subscriber, without requeues or timeouts,
 // a channel's messages come in publish order, also when the backlog spills
 // to disk: while older messages are on disk, new ones queue behind them
-// there (Channel.onDisk) even when memory has room again. After a clean
-// restart, what was on disk comes first and in order, then what was queued
-// in memory (older), in order, then what was in flight or deferred.
+// there (Channel.onDisk) even when memory has room again, and a topic's
+// backlog (kept while it had no channel) goes out before anything
+// published later, also while its pump holds a batch (Topic.pumping).
+// After a clean restart, what was on disk comes first and in order, then
+// what was queued in memory (older), in order, then what was in flight or
+// deferred.
 //
 // # Logging
 //

@@ -44,8 +44,12 @@ type Topic struct {
 	started  bool
 	exiting  bool
 
-	qmu   sync.Mutex // guards queue
+	qmu   sync.Mutex // guards queue, pumping
 	queue msgDeque
+	// pumping: the pump holds messages taken from the queue or the
+	// backend that the channels do not have yet. A publish then queues
+	// behind them instead of overtaking them.
+	pumping bool
 
 	paused       atomic.Bool
 	deadTarget   atomic.Bool // dead letters were sent here: --max-attempts does not apply
@@ -179,13 +183,15 @@ func (t *Topic) canFanOutLocked() bool {
 }
 
 func (t *Topic) backlogEmpty() bool {
-	if t.backend.Depth() > 0 {
-		return false
-	}
 	t.qmu.Lock()
-	n := t.queue.len()
+	defer t.qmu.Unlock()
+	return !t.pumping && t.queue.len() == 0 && t.backend.Depth() == 0
+}
+
+func (t *Topic) setPumping(v bool) {
+	t.qmu.Lock()
+	t.pumping = v
 	t.qmu.Unlock()
-	return n == 0
 }
 
 // fanOutLocked gives every channel its own copy of msgs (sharing bodies).
@@ -289,9 +295,12 @@ func (t *Topic) drain() bool {
 		for len(batch) < pumpBatch && t.queue.len() > 0 {
 			batch = append(batch, t.queue.popFront())
 		}
+		// from here until the channels have them, publishers queue behind
+		t.pumping = true
 		t.qmu.Unlock()
 		if len(batch) > 0 {
 			t.fanOutLocked(batch)
+			t.setPumping(false)
 			t.mu.RUnlock()
 			t.room.unhold(recordsCost(batch)) // the channels hold their copies
 			continue
@@ -301,6 +310,7 @@ func (t *Topic) drain() bool {
 		// signals the pump again
 		recs := t.backend.Read(pumpBatch)
 		if len(recs) == 0 {
+			t.setPumping(false)
 			return true
 		}
 		msgs := decodeBatch(recs, func(err error) {
@@ -313,14 +323,17 @@ func (t *Topic) drain() bool {
 			if err := t.backend.PutBatch(recs); err == nil {
 				t.room.wrote(recordsCost(msgs))
 			}
+			t.setPumping(false)
 			return false
 		case t.canFanOutLocked():
 			t.fanOutLocked(msgs)
+			t.setPumping(false)
 		default:
 			t.qmu.Lock()
 			for i := len(msgs) - 1; i >= 0; i-- {
 				t.queue.pushFront(msgs[i])
 			}
+			t.pumping = false
 			t.qmu.Unlock()
 			t.room.hold(recordsCost(msgs))
 		}
