@@ -92,13 +92,13 @@ export function replicationSection(rep) {
   const bad = groups.filter((g) => !g.has_quorum);
   return html`<section class="ops" data-ops="replication">
     <h2>Replication <span class="muted">(node ${rep.node_id}, factor ${rep.factor}, ${plural(groups.length, 'group')})</span></h2>
-    ${bad.map((g) => {
-      const members = g.members || [];
-      const active = members.filter((m) => m.active).length;
-      return html`<div class="error-box" role="alert" data-warn="no-quorum" data-group="${g.id}">
-        <p class="error-what">Group ${g.id} has no quorum: ${active} of ${members.length} members active${g.leader ? '' : ', no leader known'}.</p>
-        <p>Publishing to it fails (E_PUB_FAILED, HTTP 503) until a majority of its members is back.</p></div>`;
-    })}
+    ${bad.length ? html`<div class="error-box" role="alert">
+      ${bad.map((g) => {
+        const members = g.members || [];
+        const active = members.filter((m) => m.active).length;
+        return html`<p class="error-what" data-warn="no-quorum" data-group="${g.id}">Group ${g.id} has no quorum: ${active} of ${members.length} members active${g.leader ? '' : ', no leader known'}.</p>`;
+      })}
+      <p>Publishing to ${bad.length === 1 ? 'it' : 'them'} fails (E_PUB_FAILED, HTTP 503) until a majority of the members is back.</p></div>` : ''}
     ${groups.length === 0 ? html`<div class="empty-box">This node is a member of no group.</div>` : html`
     <div class="table-wrap"><table class="table" data-table="replication">
       <thead><tr><th>Group / member</th><th>Leader</th><th class="num">Term</th><th class="num">Commit index</th><th class="num">Applied index</th>
