@@ -53,8 +53,10 @@ func checkStorageDir(opts *Options) error {
 	case opts.Storage == StorageDiskQueue && hasLog:
 		return fmt.Errorf("--data-path %s holds a --storage=log engine (%s/): switching back to diskqueue is not supported; start with --storage=log or use another --data-path", opts.DataPath, logDirName)
 	case opts.Storage == StorageLog && len(queues) > 0:
-		return fmt.Errorf("--data-path %s holds NSQ disk queues (%d files, e.g. %s): importing them into the log is not supported yet; drain them with --storage=diskqueue first or use another --data-path",
-			opts.DataPath, len(queues), filepath.Base(queues[0]))
+		// takeOverNSQDir imported a directory without a log; NSQ files
+		// beside an existing log were put there later
+		return fmt.Errorf("--data-path %s holds a --storage=log engine (%s/) and also NSQ disk queues (%d files, e.g. %s): an NSQ data directory is imported only into a new log; drain the queues with --storage=diskqueue in another --data-path, or move them away",
+			opts.DataPath, logDirName, len(queues), filepath.Base(queues[0]))
 	}
 	return nil
 }

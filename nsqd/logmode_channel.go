@@ -51,12 +51,14 @@ func (b *logBackend) Depth() int64 {
 	if b.c.srcs != nil {
 		return b.c.replDepth()
 	}
-	ti, ok := b.c.lm.eng.State().Topic(b.c.topicName)
 	pos := b.c.logPos.Load()
-	if !ok || pos == 0 || ti.NextSeq <= pos {
+	if pos == 0 {
 		return 0
 	}
-	return int64(ti.NextSeq - pos)
+	// finished ranges above the reader (a channel's share of an imported
+	// NSQ directory, FINs out of order before a restart) are not depth
+	n, _ := b.c.lm.eng.State().Unfinished(b.c.topicName, b.c.name, pos)
+	return int64(n)
 }
 
 // startLog makes c a logged channel and starts its pump. The channel must

@@ -155,8 +155,9 @@ func TestLogStateChanges(t *testing.T) {
 	}
 }
 
-// TestLogRefusesOtherFormat: a data directory of the other mode is
-// refused with a message that says why.
+// TestLogRefusesOtherFormat: a log directory is refused in diskqueue mode
+// (no switching back), and NSQ disk queues beside an existing log are
+// refused in log mode, each with a message that says why.
 func TestLogRefusesOtherFormat(t *testing.T) {
 	opts := logOptions(t, false)
 	n, err := New(opts)
@@ -170,15 +171,10 @@ func TestLogRefusesOtherFormat(t *testing.T) {
 		t.Fatalf("diskqueue on a log dir: %v", err)
 	}
 
-	dq = testOptions(t)
-	dq.MemQueueSize = 0
-	n = startNSQD(t, dq)
-	publish(t, n, "old", "x")
-	n.Exit()
-	lo := logOptions(t, true)
-	lo.DataPath = dq.DataPath
-	if _, err := New(lo); err == nil || !strings.Contains(err.Error(), "holds NSQ disk queues") {
-		t.Fatalf("log on a diskqueue dir: %v", err)
+	// NSQ disk queues beside an existing log are not imported into it
+	writeNSQQueue(t, opts.DataPath, "late", bodies("x", 2), 0)
+	if _, err := New(opts); err == nil || !strings.Contains(err.Error(), "also NSQ disk queues") {
+		t.Fatalf("log dir with NSQ queues: %v", err)
 	}
 	bad := testOptions(t)
 	bad.Storage = "memory"

@@ -131,6 +131,11 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 	if n.dataDir, err = lockDir(opts.DataPath); err != nil {
 		return nil, fmt.Errorf("failed to lock data-path: %w", err)
 	}
+	if opts.Storage == StorageLog {
+		if err := takeOverNSQDir(opts.DataPath, n.log); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkStorageDir(opts); err != nil {
 		return nil, err
 	}

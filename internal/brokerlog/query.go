@@ -146,3 +146,27 @@ func (t *topicState) neededIndexLocked() (uint64, bool) {
 	}
 	return m.index, true
 }
+
+// Unfinished counts the channel's messages at or above from that are not
+// finished (what a reader at from has still to read); false if the channel
+// does not exist. Cost: one pass over the finished ranges.
+func (s *State) Unfinished(topic, channel string, from uint64) (uint64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.topics[topic]
+	if t == nil || t.channels[channel] == nil {
+		return 0, false
+	}
+	c := t.channels[channel]
+	lo := max(from, c.floor)
+	if lo >= t.nextSeq {
+		return 0, true
+	}
+	n := t.nextSeq - lo
+	for _, r := range c.done {
+		if a, b := max(r.Lo, lo), min(r.Hi, t.nextSeq); a < b {
+			n -= b - a
+		}
+	}
+	return n, true
+}
