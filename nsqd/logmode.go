@@ -42,8 +42,10 @@ type logMode struct {
 	repl    *replSet // nil on a single node (replication.go)
 }
 
-// checkStorageDir refuses a data directory written in the other storage
-// mode: the two formats are not converted.
+// checkStorageDir refuses a log directory in diskqueue mode (a log is
+// never converted back to disk queues) and, in log mode, NSQ disk queues
+// beside an existing log (takeOverNSQDir imports an NSQ directory only
+// into a new log).
 func checkStorageDir(opts *Options) error {
 	logDir := filepath.Join(opts.DataPath, logDirName)
 	_, err := os.Stat(logDir)
