@@ -54,6 +54,10 @@ func checkStorageDir(opts *Options) error {
 	switch {
 	case opts.Storage == StorageDiskQueue && hasLog:
 		return fmt.Errorf("--data-path %s holds a --storage=log engine (%s/): switching back to diskqueue is not supported; start with --storage=log or use another --data-path", opts.DataPath, logDirName)
+	case opts.Storage == StorageLog && len(queues) > 0 && !hasLog:
+		// only a replicated node gets here (takeOverNSQDir has run otherwise)
+		return fmt.Errorf("--data-path %s holds NSQ disk queues (%d files, e.g. %s): they are imported into the log of a single node only, not into replication groups; start once without replication to import them, or use another --data-path",
+			opts.DataPath, len(queues), filepath.Base(queues[0]))
 	case opts.Storage == StorageLog && len(queues) > 0:
 		// takeOverNSQDir imported a directory without a log; NSQ files
 		// beside an existing log were put there later

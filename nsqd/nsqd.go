@@ -131,7 +131,7 @@ func New(opts *Options) (_ *NSQD, retErr error) {
 	if n.dataDir, err = lockDir(opts.DataPath); err != nil {
 		return nil, fmt.Errorf("failed to lock data-path: %w", err)
 	}
-	if opts.Storage == StorageLog {
+	if opts.Storage == StorageLog && replCfg == nil {
 		if err := takeOverNSQDir(opts.DataPath, n.log); err != nil {
 			return nil, err
 		}
