@@ -6,7 +6,7 @@ CONFORMANCE ?= ../shared/conformance/run.sh
 # what the tests skipped and why, listed at the end of `make test`
 SKIPLOG  := $(abspath $(BUILDDIR))/skipped.txt
 
-.PHONY: all build test vet unit conformance interop-deps run bench clean image dist
+.PHONY: all build test vet unit conformance interop-deps run run-replicated repl-crashloop bench clean image dist
 
 all: build
 
@@ -47,6 +47,15 @@ test:
 
 run: build
 	./scripts/run-local.sh
+
+# 3 replicated nsqd (factor 3) + nsqlookupd + nsqadmin on loopback (README,
+# "Replicated cluster").
+run-replicated: build
+	./scripts/run-replicated.sh
+
+# The replicated crash loop at full length (CYCLES, default 100).
+repl-crashloop:
+	nice -n 10 ./scripts/repl-crashloop.sh
 
 # Side by side with NSQ's nsqd through the shared neutral driver when both
 # are beside the checkout (ROUNDS, WORKLOADS, DURATION: see compare.sh's

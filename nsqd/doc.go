@@ -53,6 +53,20 @@
 // what was queued in memory (older), in order, then what was in flight or
 // deferred.
 //
+// # Replication
+//
+// With --replication-peers (replication.go, replication_channel.go,
+// replication_opts.go, replication_stats.go) the node runs one
+// replgroup.Member per group it belongs to; logMode.eng is its own group's
+// engine, so publishing and the daemon's topic/channel changes go there. A
+// logged channel gets one pump per group instead of logPump; each reads
+// only while this node leads that group, and Message.src names the log a
+// message came from so FIN/REQ go back to it. The watch loop (replWatch)
+// creates the topics and channels other groups hold without proposing
+// them again (getTopic/getChannel with propose false) and takes the own
+// group's leadership back. Lines about it carry REPLICATION or
+// REPLICATION(group g).
+//
 // # Logging
 //
 // Lines carry the prefix of what they are about: TOPIC(name),
@@ -77,7 +91,7 @@
 //
 // Leaves, held while taking nothing else: NSQD.optsMu, NSQD.healthMu (set
 // by a disk write while Topic.mu is held), lookupPeers.mu,
-// guidFactory.mu and deadLedger.mu. lookupPeers is notified only after
+// guidFactory.mu, deadLedger.mu and replSet.mu. lookupPeers is notified only after
 // NSQD.mu and Topic.mu are released.
 //
 // A message at its channel's attempt limit is taken off the queue under

@@ -129,6 +129,18 @@ func (lm *logMode) do(what string, p *logstore.Proposal) error {
 	return err
 }
 
+// doAll runs a topic or channel change in the node's log and, with
+// replication, in every other group of this node too (forwarded to their
+// leaders, not awaited: the own group's outcome is the answer). A delete is
+// remembered for a while so the watch loop does not recreate what another
+// group has not applied yet.
+func (lm *logMode) doAll(what string, op func(e *brokerlog.Engine) *logstore.Proposal) error {
+	if lm.repl != nil {
+		lm.repl.fanOut(what, op)
+	}
+	return lm.do(what, op(lm.eng))
+}
+
 // loadFromLog recreates the topics and channels the log holds, with their
 // pause state; ephemeral channels (a previous run's) are deleted. Topics
 // start once their channels exist.

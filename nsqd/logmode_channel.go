@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"errors"
+	"github.com/dropin/nsq/internal/logstore"
 	"sync/atomic"
 	"time"
 
@@ -175,9 +176,9 @@ func (c *Channel) logPause(paused bool) {
 	switch {
 	case c.lm == nil:
 	case paused:
-		c.lm.do("pause channel "+c.topicName+":"+c.name, c.lm.eng.PauseChannel(c.topicName, c.name))
+		c.lm.doAll("pause channel "+c.topicName+":"+c.name, func(e *brokerlog.Engine) *logstore.Proposal { return e.PauseChannel(c.topicName, c.name) })
 	default:
-		c.lm.do("unpause channel "+c.topicName+":"+c.name, c.lm.eng.UnpauseChannel(c.topicName, c.name))
+		c.lm.doAll("unpause channel "+c.topicName+":"+c.name, func(e *brokerlog.Engine) *logstore.Proposal { return e.UnpauseChannel(c.topicName, c.name) })
 	}
 }
 
@@ -187,7 +188,7 @@ func (c *Channel) logEmpty() error {
 	if c.lm == nil {
 		return nil
 	}
-	return c.lm.do("empty channel "+c.topicName+":"+c.name, c.lm.eng.EmptyChannel(c.topicName, c.name))
+	return c.lm.doAll("empty channel "+c.topicName+":"+c.name, func(e *brokerlog.Engine) *logstore.Proposal { return e.EmptyChannel(c.topicName, c.name) })
 }
 
 // sleep waits d or until the channel exits; false if it exits.

@@ -106,10 +106,10 @@ func (e *pubFailedError) Unwrap() error        { return e.cause }
 // the channels' log readers.
 func (t *Topic) logPause(paused bool) {
 	if paused {
-		t.env.lm.do("pause topic "+t.name, t.env.lm.eng.PauseTopic(t.name))
+		t.env.lm.doAll("pause topic "+t.name, func(e *brokerlog.Engine) *logstore.Proposal { return e.PauseTopic(t.name) })
 		return
 	}
-	t.env.lm.do("unpause topic "+t.name, t.env.lm.eng.UnpauseTopic(t.name))
+	t.env.lm.doAll("unpause topic "+t.name, func(e *brokerlog.Engine) *logstore.Proposal { return e.UnpauseTopic(t.name) })
 	for _, c := range t.Channels() {
 		c.wantLog()
 	}
@@ -122,5 +122,5 @@ func (t *Topic) logEmpty() error {
 	if len(t.Channels()) > 0 {
 		return nil
 	}
-	return t.env.lm.do("empty topic "+t.name, t.env.lm.eng.EmptyTopic(t.name))
+	return t.env.lm.doAll("empty topic "+t.name, func(e *brokerlog.Engine) *logstore.Proposal { return e.EmptyTopic(t.name) })
 }

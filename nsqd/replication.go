@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/dropin/nsq/internal/brokerlog"
 	"github.com/dropin/nsq/internal/lg"
+	"github.com/dropin/nsq/internal/logstore"
 	"github.com/dropin/nsq/internal/names"
 	"github.com/dropin/nsq/internal/replgroup"
 	"github.com/dropin/nsq/internal/replication"
@@ -45,13 +47,52 @@ type replSet struct {
 	byGroup map[uint64]*replgroup.Member
 	log     *lg.Leveled
 
-	mu       sync.Mutex           // guards proposed
+	mu       sync.Mutex           // guards proposed, deleted
 	proposed map[string]time.Time // channel creations proposed by the watch loop, by group/topic/channel
+	deleted  map[string]time.Time // local deletes, by "topic" or "topic:channel"
+}
+
+// replDeleteMemory is how long a local delete keeps the watch loop from
+// recreating the topic or channel from another group's log that has not
+// applied the delete yet.
+const replDeleteMemory = 30 * time.Second
+
+// fanOut proposes op in every group of this node but its own (forwarded to
+// their leaders, not awaited), and remembers deletes ("delete topic T",
+// "delete channel T:C", as logMode.doAll names them).
+func (rs *replSet) fanOut(what string, op func(e *brokerlog.Engine) *logstore.Proposal) {
+	for _, key := range []string{"delete topic ", "delete channel "} {
+		if name, ok := strings.CutPrefix(what, key); ok {
+			rs.mu.Lock()
+			rs.deleted[name] = time.Now()
+			rs.mu.Unlock()
+		}
+	}
+	for _, m := range rs.members[1:] {
+		op(m.Engine())
+	}
+}
+
+// recentlyDeleted tells whether the topic (channel "") or channel was
+// deleted here lately.
+func (rs *replSet) recentlyDeleted(topic, channel string) bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for k, at := range rs.deleted {
+		if time.Since(at) > replDeleteMemory {
+			delete(rs.deleted, k)
+		}
+	}
+	if _, ok := rs.deleted[topic]; ok {
+		return true
+	}
+	_, ok := rs.deleted[topic+":"+channel]
+	return channel != "" && ok
 }
 
 // openReplicated opens every group member of this node and the transport.
 func openReplicated(n *NSQD, rc *replConfig) (_ *logMode, retErr error) {
-	rs := &replSet{cfg: rc, byGroup: map[uint64]*replgroup.Member{}, log: n.log, proposed: map[string]time.Time{}}
+	rs := &replSet{cfg: rc, byGroup: map[uint64]*replgroup.Member{}, log: n.log, proposed: map[string]time.Time{}, deleted: map[string]time.Time{}}
 	ready := make(chan struct{}) // closed once byGroup is complete: the handler reads it after
 	peers := map[uint64]string{}
 	for id, a := range rc.addrs {
@@ -169,7 +210,7 @@ func (n *NSQD) replWatch() {
 func (n *NSQD) replicaTopics(m *replgroup.Member) {
 	st := m.Engine().State()
 	for _, ti := range st.Topics() {
-		if !names.IsValidTopicName(ti.Name) || names.IsEphemeral(ti.Name) {
+		if !names.IsValidTopicName(ti.Name) || names.IsEphemeral(ti.Name) || n.lm.repl.recentlyDeleted(ti.Name, "") {
 			continue
 		}
 		t, err := n.getTopic(ti.Name, false)
@@ -177,7 +218,7 @@ func (n *NSQD) replicaTopics(m *replgroup.Member) {
 			continue // exiting
 		}
 		for _, ch := range ti.Channels {
-			if names.IsEphemeral(ch) || !names.IsValidChannelName(ch) {
+			if names.IsEphemeral(ch) || !names.IsValidChannelName(ch) || n.lm.repl.recentlyDeleted(ti.Name, ch) {
 				continue
 			}
 			if _, ok := t.getExistingChannel(ch); !ok {

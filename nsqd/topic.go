@@ -1,6 +1,8 @@
 package nsqd
 
 import (
+	"github.com/dropin/nsq/internal/brokerlog"
+	"github.com/dropin/nsq/internal/logstore"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -428,7 +430,7 @@ func (t *Topic) DeleteChannel(name string) error {
 
 	t.env.log.Logf(lg.INFO, "TOPIC(%s): deleting channel %s", t.name, name)
 	if t.logged() {
-		t.env.lm.do("delete channel "+t.name+":"+name, t.env.lm.eng.DeleteChannel(t.name, name))
+		t.env.lm.doAll("delete channel "+t.name+":"+name, func(e *brokerlog.Engine) *logstore.Proposal { return e.DeleteChannel(t.name, name) })
 	}
 	err := c.delete()
 	if t.hooks.channelDeleted != nil {
@@ -544,7 +546,7 @@ func (t *Topic) delete() error { return t.end(t.deleteOnce) }
 func (t *Topic) deleteOnce() error {
 	channels := t.markExiting()
 	if t.logged() {
-		t.env.lm.do("delete topic "+t.name, t.env.lm.eng.DeleteTopic(t.name))
+		t.env.lm.doAll("delete topic "+t.name, func(e *brokerlog.Engine) *logstore.Proposal { return e.DeleteTopic(t.name) })
 	}
 	t.mu.Lock()
 	t.channels = map[string]*Channel{}

@@ -157,3 +157,38 @@ func TestReplicatedPublishConsume(t *testing.T) {
 		t.Fatalf("text /stats lacks the replication section:\n%s", buf)
 	}
 }
+
+// TestReplicatedDelete: a topic deleted on every node (as nsqadmin does)
+// is gone from every node and stays gone once the groups applied it.
+func TestReplicatedDelete(t *testing.T) {
+	c := newCluster(t)
+	c.waitHomeLeaders(60 * time.Second)
+	for _, n := range c.nodes {
+		if _, err := httpPub(n.http, "doomed", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	has := func(i int) bool {
+		resp, err := httpc.Get("http://" + c.nodes[i].http + "/stats?format=json&topic=doomed")
+		if err != nil {
+			return true
+		}
+		return strings.Contains(readAll(resp), `"topic_name":"doomed"`)
+	}
+	if err := testutil.Poll(30*time.Second, func() bool { return has(0) && has(1) && has(2) }); err != nil {
+		t.Fatal("the topic did not reach every node")
+	}
+	for _, n := range c.nodes {
+		resp, err := httpc.Post("http://"+n.http+"/topic/delete?topic=doomed", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(resp)
+	}
+	c.waitConverged(60 * time.Second)
+	for i := range c.nodes {
+		if has(i) {
+			t.Fatalf("node %d still has the deleted topic", i+1)
+		}
+	}
+}

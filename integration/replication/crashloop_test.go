@@ -24,7 +24,8 @@ import (
 // not failures), and every group's committed log must be identical on its
 // members. NSQ_REPL_CYCLES sets the cycles (default 5);
 // NSQ_REPL_MAX_GAP the upper bound of the pause between kills in seconds
-// (default 4; scripts/repl-crashloop.sh uses 10).
+// (default 4, from 2) and NSQ_REPL_MAX_DOWN how long a node stays dead
+// (default 3, from 1); scripts/repl-crashloop.sh uses 10 and 5.
 
 // acked is the producers' journal.
 type acked struct {
@@ -56,7 +57,8 @@ func envInt(name string, def int) int {
 
 func TestReplicatedCrashLoop(t *testing.T) {
 	cycles := envInt("NSQ_REPL_CYCLES", 5)
-	maxGap := envInt("NSQ_REPL_MAX_GAP", 4)
+	maxGap := max(3, envInt("NSQ_REPL_MAX_GAP", 4))
+	maxDown := max(2, envInt("NSQ_REPL_MAX_DOWN", 3))
 	c := newCluster(t)
 	c.waitHomeLeaders(60 * time.Second)
 	const topic = "crash"
@@ -131,7 +133,7 @@ func TestReplicatedCrashLoop(t *testing.T) {
 		victim := rng.IntN(3)
 		c.kill(victim)
 		t.Logf("cycle %d: killed node %d (acked so far %d)", cycle, victim+1, len(ack.list()))
-		time.Sleep(time.Duration(1000+rng.IntN(2000)) * time.Millisecond)
+		time.Sleep(time.Duration(1000+rng.IntN(1000*(maxDown-1))) * time.Millisecond)
 		c.start(victim)
 	}
 	time.Sleep(2 * time.Second)

@@ -28,9 +28,11 @@
 //     (cutting a conflicting suffix first), syncs the log once for all of
 //     them (group commit), saves the hard state if needed, sends the
 //     messages, applies the committed entries through Options.Apply and
-//     advances. A proposal is made on the leader only (followers answer
-//     NotLeaderError with the leader's id: forwarding is the caller's
-//     choice); its index is read off the Ready that follows the Propose
+//     advances. A proposal is made on the leader (followers answer
+//     NotLeaderError with the leader's id, or, with
+//     Options.ForwardProposals, hand it to raft, which sends it to the
+//     leader; forward.go completes it when an entry with the same data is
+//     applied here); its index is read off the Ready that follows the Propose
 //     calls, and its handle completes when the entry at that index is
 //     applied here with the proposal's term (else ErrDropped), or fails
 //     with ErrTimeout after ProposeTimeout. ErrTimeout means "unknown":
@@ -61,7 +63,7 @@
 //     connection per peer, redialled after a failure, with a bounded
 //     queue per peer that drops on overflow (raft retries).
 //
-// # How nsqd will use it (per-node groups, issue 15)
+// # How nsqd uses it (per-node groups, issue 15; internal/replgroup)
 //
 // With peers 1..N and replication factor R, node i's group has id i and
 // members i and the next R−1 nodes in ring order; node i normally leads
@@ -126,8 +128,6 @@
 //     though the state and snapshot files store raft's whole ConfState.
 //   - Detecting a replaced disk automatically, and a generation counter
 //     the operator does not have to track.
-//   - nsqd wiring, forwarding, /stats (Status has what the replication
-//     section needs).
 //   - ReportUnreachable from the transport (raft probes anyway).
 //
 // # Concurrency and lock order
