@@ -34,6 +34,9 @@ type Member struct {
 	node *replication.Node
 	eng  *brokerlog.Engine
 
+	stopped  chan struct{} // closed by Close
+	stopOnce sync.Once
+
 	mu        sync.Mutex // guards applied, appliedCh
 	applied   uint64
 	appliedCh chan struct{}
@@ -63,7 +66,7 @@ func Open(o Options) (*Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replgroup: group %d: %w", o.Group, err)
 	}
-	m := &Member{opts: o, st: st, appliedCh: make(chan struct{})}
+	m := &Member{opts: o, st: st, appliedCh: make(chan struct{}), stopped: make(chan struct{})}
 	eng, err := brokerlog.OpenExternal(brokerlog.Options{FS: o.FS, Dir: o.Dir, OnHealth: o.OnHealth, Logf: o.Logf}, st.Log(), m.start)
 	if err != nil {
 		st.Close()
@@ -134,6 +137,7 @@ func (m *Member) ProposeBatch(recs []logstore.Record) *logstore.Proposal {
 		p.Complete(0, 0, nil)
 		return p
 	}
+	m.awaitLeader()
 	rps := make([]*replication.Proposal, len(recs))
 	for i, r := range recs {
 		rps[i] = m.node.Propose(r.Kind, r.Data)
@@ -156,6 +160,23 @@ func (m *Member) ProposeBatch(recs []logstore.Record) *logstore.Proposal {
 		p.Complete(first, last, err)
 	}()
 	return p
+}
+
+// awaitLeader waits, up to the propose timeout, while the group has no
+// leader (an election): a publish then waits for it instead of failing at
+// once. The caller blocks, which is the back-pressure a publisher needs.
+func (m *Member) awaitLeader() {
+	if m.node.Leader() != 0 {
+		return
+	}
+	deadline := time.Now().Add(m.opts.ProposeTimeout)
+	for m.node.Leader() == 0 && time.Now().Before(deadline) && m.node.Err() == nil {
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-m.stopped:
+			return
+		}
+	}
 }
 
 // Status implements brokerlog.Commits.
@@ -190,6 +211,7 @@ func (m *Member) WaitApplied(ctx context.Context, i uint64) error {
 // Close implements brokerlog.Commits: it is the Engine's Close that calls
 // it; owners call Member.Shutdown.
 func (m *Member) Close() error {
+	m.stopOnce.Do(func() { close(m.stopped) })
 	m.node.Stop()
 	return nil
 }
@@ -198,6 +220,7 @@ func (m *Member) Close() error {
 // is known), stops the node and closes the storage.
 func (m *Member) Shutdown() error {
 	if m.node.Leader() == 0 {
+		m.stopOnce.Do(func() { close(m.stopped) })
 		m.node.Stop() // nothing could commit; do not wait for it
 	}
 	err := m.eng.Close()
