@@ -10,9 +10,11 @@ SKIPLOG  := $(abspath $(BUILDDIR))/skipped.txt
 
 all: build
 
+# static binaries, as NSQ's releases and our dist/image: a cgo build maps
+# libc and costs an idle nsqd about 2 MB more resident memory
 build:
 	@mkdir -p $(BUILDDIR)
-	$(GO) build -o $(BUILDDIR)/ ./apps/... ./bench/...
+	CGO_ENABLED=0 $(GO) build -o $(BUILDDIR)/ ./apps/... ./bench/...
 
 vet:
 	$(GO) vet ./...

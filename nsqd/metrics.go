@@ -4,58 +4,41 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/dropin/nsq/internal/names"
+	"github.com/dropin/nsq/internal/promtext"
 )
 
-// metricsCollector exports topic, channel and health figures for a
-// Prometheus scrape of GET /metrics, read from the same snapshot as
-// /stats at scrape time (nothing is counted twice on the hot paths).
-type metricsCollector struct {
-	n *NSQD
+// metric is one nsqd family: name, help, type.
+type metric struct {
+	name, help string
+	typ        promtext.Type
 }
 
 var (
-	topicLabels   = []string{"topic"}
-	channelLabels = []string{"topic", "channel"}
+	mHealth = metric{"nsqd_healthy", "1 when the last disk write succeeded (see /ping), else 0.", promtext.Gauge}
 
-	descHealth = prometheus.NewDesc("nsqd_healthy", "1 when the last disk write succeeded (see /ping), else 0.", nil, nil)
+	mTopicDepth        = metric{"nsqd_topic_depth", "Messages waiting in the topic (memory and disk), not yet copied to channels.", promtext.Gauge}
+	mTopicBackendDepth = metric{"nsqd_topic_backend_depth", "Messages of the topic waiting on disk.", promtext.Gauge}
+	mTopicMessages     = metric{"nsqd_topic_messages_total", "Messages published to the topic since start.", promtext.Counter}
+	mTopicBytes        = metric{"nsqd_topic_message_bytes_total", "Body bytes published to the topic since start.", promtext.Counter}
+	mTopicPaused       = metric{"nsqd_topic_paused", "1 when the topic is paused.", promtext.Gauge}
 
-	descTopicDepth        = prometheus.NewDesc("nsqd_topic_depth", "Messages waiting in the topic (memory and disk), not yet copied to channels.", topicLabels, nil)
-	descTopicBackendDepth = prometheus.NewDesc("nsqd_topic_backend_depth", "Messages of the topic waiting on disk.", topicLabels, nil)
-	descTopicMessages     = prometheus.NewDesc("nsqd_topic_messages_total", "Messages published to the topic since start.", topicLabels, nil)
-	descTopicBytes        = prometheus.NewDesc("nsqd_topic_message_bytes_total", "Body bytes published to the topic since start.", topicLabels, nil)
-	descTopicPaused       = prometheus.NewDesc("nsqd_topic_paused", "1 when the topic is paused.", topicLabels, nil)
-
-	descChannelDepth        = prometheus.NewDesc("nsqd_channel_depth", "Messages queued in the channel (memory and disk), excluding in-flight and deferred.", channelLabels, nil)
-	descChannelBackendDepth = prometheus.NewDesc("nsqd_channel_backend_depth", "Messages of the channel queued on disk.", channelLabels, nil)
-	descChannelInFlight     = prometheus.NewDesc("nsqd_channel_in_flight", "Messages sent to a consumer and not yet finished.", channelLabels, nil)
-	descChannelDeferred     = prometheus.NewDesc("nsqd_channel_deferred", "Messages held back by DPUB or REQ with a delay.", channelLabels, nil)
-	descChannelMessages     = prometheus.NewDesc("nsqd_channel_messages_total", "Messages the topic handed to the channel since start.", channelLabels, nil)
-	descChannelRequeued     = prometheus.NewDesc("nsqd_channel_requeued_total", "REQ commands on the channel since start.", channelLabels, nil)
-	descChannelTimedOut     = prometheus.NewDesc("nsqd_channel_timed_out_total", "In-flight messages that timed out since start.", channelLabels, nil)
-	descChannelClients      = prometheus.NewDesc("nsqd_channel_clients", "Subscribed connections.", channelLabels, nil)
-	descChannelPaused       = prometheus.NewDesc("nsqd_channel_paused", "1 when the channel is paused.", channelLabels, nil)
-	descChannelLatency      = prometheus.NewDesc("nsqd_channel_e2e_processing_latency_seconds", "Publish-to-FIN latency quantiles over the --e2e-processing-latency-window-time window.", []string{"topic", "channel", "quantile"}, nil)
-	descChannelOldestAge    = prometheus.NewDesc("nsqd_channel_oldest_message_age_seconds", "Age of the oldest message waiting for delivery (memory or disk), 0 when none waits.", channelLabels, nil)
-	descChannelFinLatency   = prometheus.NewDesc("nsqd_channel_fin_latency_seconds", "Delivery-to-FIN latency quantiles since the channel was created (bucket upper bounds, within 19%).", []string{"topic", "channel", "quantile"}, nil)
-	descChannelFinCount     = prometheus.NewDesc("nsqd_channel_fin_latency_count", "FINs counted by nsqd_channel_fin_latency_seconds.", channelLabels, nil)
-	descChannelDeadLetters  = prometheus.NewDesc("nsqd_channel_dead_letters_total", "Messages moved to the dead-letter topic at the attempt limit since start.", channelLabels, nil)
-	descChannelMaxAttempts  = prometheus.NewDesc("nsqd_channel_max_attempts", "Deliveries before a message becomes a dead letter, 0 = unlimited.", channelLabels, nil)
+	mChannelDepth        = metric{"nsqd_channel_depth", "Messages queued in the channel (memory and disk), excluding in-flight and deferred.", promtext.Gauge}
+	mChannelBackendDepth = metric{"nsqd_channel_backend_depth", "Messages of the channel queued on disk.", promtext.Gauge}
+	mChannelInFlight     = metric{"nsqd_channel_in_flight", "Messages sent to a consumer and not yet finished.", promtext.Gauge}
+	mChannelDeferred     = metric{"nsqd_channel_deferred", "Messages held back by DPUB or REQ with a delay.", promtext.Gauge}
+	mChannelMessages     = metric{"nsqd_channel_messages_total", "Messages the topic handed to the channel since start.", promtext.Counter}
+	mChannelRequeued     = metric{"nsqd_channel_requeued_total", "REQ commands on the channel since start.", promtext.Counter}
+	mChannelTimedOut     = metric{"nsqd_channel_timed_out_total", "In-flight messages that timed out since start.", promtext.Counter}
+	mChannelClients      = metric{"nsqd_channel_clients", "Subscribed connections.", promtext.Gauge}
+	mChannelPaused       = metric{"nsqd_channel_paused", "1 when the channel is paused.", promtext.Gauge}
+	mChannelLatency      = metric{"nsqd_channel_e2e_processing_latency_seconds", "Publish-to-FIN latency quantiles over the --e2e-processing-latency-window-time window.", promtext.Gauge}
+	mChannelOldestAge    = metric{"nsqd_channel_oldest_message_age_seconds", "Age of the oldest message waiting for delivery (memory or disk), 0 when none waits.", promtext.Gauge}
+	mChannelFinLatency   = metric{"nsqd_channel_fin_latency_seconds", "Delivery-to-FIN latency quantiles since the channel was created (bucket upper bounds, within 19%).", promtext.Gauge}
+	mChannelFinCount     = metric{"nsqd_channel_fin_latency_count", "FINs counted by nsqd_channel_fin_latency_seconds.", promtext.Counter}
+	mChannelDeadLetters  = metric{"nsqd_channel_dead_letters_total", "Messages moved to the dead-letter topic at the attempt limit since start.", promtext.Counter}
+	mChannelMaxAttempts  = metric{"nsqd_channel_max_attempts", "Deliveries before a message becomes a dead letter, 0 = unlimited.", promtext.Gauge}
 )
-
-func (m metricsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descHealth, descTopicDepth, descTopicBackendDepth, descTopicMessages,
-		descTopicBytes, descTopicPaused, descChannelDepth, descChannelBackendDepth, descChannelInFlight,
-		descChannelDeferred, descChannelMessages, descChannelRequeued, descChannelTimedOut, descChannelClients,
-		descChannelPaused, descChannelLatency, descChannelOldestAge, descChannelFinLatency, descChannelFinCount,
-		descChannelDeadLetters, descChannelMaxAttempts} {
-		ch <- d
-	}
-}
 
 func boolValue(b bool) float64 {
 	if b {
@@ -64,56 +47,62 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
-func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
-	gauge, counter := prometheus.GaugeValue, prometheus.CounterValue
-	_, healthy := m.n.health()
-	ch <- prometheus.MustNewConstMetric(descHealth, gauge, boolValue(healthy))
-	for _, t := range m.n.getStats(statsFilter{}) {
-		if m.n.opts.MetricsExcludeEphemeral && names.IsEphemeral(t.TopicName) {
+// collectMetrics adds topic, channel and health figures, read from the
+// same snapshot as /stats at scrape time (nothing is counted twice on the
+// hot paths).
+func (n *NSQD) collectMetrics(w *promtext.Writer) {
+	add := func(m metric, v float64, labels ...promtext.Label) { w.Add(m.name, m.help, m.typ, v, labels...) }
+	_, healthy := n.health()
+	add(mHealth, boolValue(healthy))
+	for _, t := range n.getStats(statsFilter{}) {
+		if n.opts.MetricsExcludeEphemeral && names.IsEphemeral(t.TopicName) {
 			continue
 		}
-		tl := []string{t.TopicName}
-		ch <- prometheus.MustNewConstMetric(descTopicDepth, gauge, float64(t.Depth), tl...)
-		ch <- prometheus.MustNewConstMetric(descTopicBackendDepth, gauge, float64(t.BackendDepth), tl...)
-		ch <- prometheus.MustNewConstMetric(descTopicMessages, counter, float64(t.MessageCount), tl...)
-		ch <- prometheus.MustNewConstMetric(descTopicBytes, counter, float64(t.MessageBytes), tl...)
-		ch <- prometheus.MustNewConstMetric(descTopicPaused, gauge, boolValue(t.Paused), tl...)
+		tl := promtext.Label{Name: "topic", Value: t.TopicName}
+		add(mTopicDepth, float64(t.Depth), tl)
+		add(mTopicBackendDepth, float64(t.BackendDepth), tl)
+		add(mTopicMessages, float64(t.MessageCount), tl)
+		add(mTopicBytes, float64(t.MessageBytes), tl)
+		add(mTopicPaused, boolValue(t.Paused), tl)
 		for _, c := range t.Channels {
-			if m.n.opts.MetricsExcludeEphemeral && names.IsEphemeral(c.ChannelName) {
+			if n.opts.MetricsExcludeEphemeral && names.IsEphemeral(c.ChannelName) {
 				continue
 			}
-			cl := []string{t.TopicName, c.ChannelName}
-			ch <- prometheus.MustNewConstMetric(descChannelDepth, gauge, float64(c.Depth), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelBackendDepth, gauge, float64(c.BackendDepth), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelInFlight, gauge, float64(c.InFlightCount), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelDeferred, gauge, float64(c.DeferredCount), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelMessages, counter, float64(c.MessageCount), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelRequeued, counter, float64(c.RequeueCount), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelTimedOut, counter, float64(c.TimeoutCount), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelClients, gauge, float64(c.ClientCount), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelPaused, gauge, boolValue(c.Paused), cl...)
+			cl := promtext.Label{Name: "channel", Value: c.ChannelName}
+			add(mChannelDepth, float64(c.Depth), tl, cl)
+			add(mChannelBackendDepth, float64(c.BackendDepth), tl, cl)
+			add(mChannelInFlight, float64(c.InFlightCount), tl, cl)
+			add(mChannelDeferred, float64(c.DeferredCount), tl, cl)
+			add(mChannelMessages, float64(c.MessageCount), tl, cl)
+			add(mChannelRequeued, float64(c.RequeueCount), tl, cl)
+			add(mChannelTimedOut, float64(c.TimeoutCount), tl, cl)
+			add(mChannelClients, float64(c.ClientCount), tl, cl)
+			add(mChannelPaused, boolValue(c.Paused), tl, cl)
 			for _, p := range c.E2ELatency.Percentiles {
-				ch <- prometheus.MustNewConstMetric(descChannelLatency, gauge, p.Value/1e9,
-					t.TopicName, c.ChannelName, strconv.FormatFloat(p.Quantile, 'f', -1, 64))
+				add(mChannelLatency, p.Value/1e9, tl, cl, quantileLabel(p.Quantile))
 			}
-			ch <- prometheus.MustNewConstMetric(descChannelOldestAge, gauge, float64(c.OldestMsgAgeMs)/1e3, cl...)
+			add(mChannelOldestAge, float64(c.OldestMsgAgeMs)/1e3, tl, cl)
 			for _, p := range c.FinLatency.Percentiles {
-				ch <- prometheus.MustNewConstMetric(descChannelFinLatency, gauge, p.Value/1e9,
-					t.TopicName, c.ChannelName, strconv.FormatFloat(p.Quantile, 'f', -1, 64))
+				add(mChannelFinLatency, p.Value/1e9, tl, cl, quantileLabel(p.Quantile))
 			}
-			ch <- prometheus.MustNewConstMetric(descChannelFinCount, counter, float64(c.FinLatency.Count), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelDeadLetters, counter, float64(c.DeadLetterCount), cl...)
-			ch <- prometheus.MustNewConstMetric(descChannelMaxAttempts, gauge, float64(c.MaxAttempts), cl...)
+			add(mChannelFinCount, float64(c.FinLatency.Count), tl, cl)
+			add(mChannelDeadLetters, float64(c.DeadLetterCount), tl, cl)
+			add(mChannelMaxAttempts, float64(c.MaxAttempts), tl, cl)
 		}
 	}
 }
 
-// newMetricsHandler serves this daemon's metrics plus the Go runtime and
-// process collectors, on a registry of its own (several daemons may share
-// a process in tests).
+func quantileLabel(q float64) promtext.Label {
+	return promtext.Label{Name: "quantile", Value: strconv.FormatFloat(q, 'f', -1, 64)}
+}
+
+// newMetricsHandler serves this daemon's metrics plus the go_* and
+// process_* families, built afresh for every scrape.
 func newMetricsHandler(n *NSQD) http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(metricsCollector{n: n}, replCollector{n: n}, collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return promtext.Handler(func(w *promtext.Writer) {
+		n.collectMetrics(w)
+		n.collectReplMetrics(w)
+		promtext.AddGo(w)
+		promtext.AddProcess(w)
+	})
 }

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/dropin/nsq/internal/promtext"
 )
 
 // ReplicationStats is the "replication" section of /stats (CONTRACTS C),
@@ -93,46 +93,36 @@ func replicationText(r *ReplicationStats) string {
 }
 
 var (
-	replGroupLabels  = []string{"group"}
-	replMemberLabels = []string{"group", "member"}
-
-	descReplLeader  = prometheus.NewDesc("nsq_replication_group_leader", "Node id of the group's leader as this node knows it, 0 when none.", replGroupLabels, nil)
-	descReplLeading = prometheus.NewDesc("nsq_replication_group_is_leader", "1 when this node leads the group.", replGroupLabels, nil)
-	descReplTerm    = prometheus.NewDesc("nsq_replication_group_term", "The group's raft term here.", replGroupLabels, nil)
-	descReplCommit  = prometheus.NewDesc("nsq_replication_group_commit_index", "Highest log index known committed (on a majority).", replGroupLabels, nil)
-	descReplApplied = prometheus.NewDesc("nsq_replication_group_applied_index", "Highest log index applied to this node's topics and channels.", replGroupLabels, nil)
-	descReplQuorum  = prometheus.NewDesc("nsq_replication_group_has_quorum", "1 when the group has a leader with a quorum.", replGroupLabels, nil)
-	descReplLag     = prometheus.NewDesc("nsq_replication_member_lag", "Entries the member is behind (leader's view), -1 when unknown.", replMemberLabels, nil)
-	descReplActive  = prometheus.NewDesc("nsq_replication_member_active", "1 when the member was heard from recently (leader's view).", replMemberLabels, nil)
+	mReplLeader  = metric{"nsq_replication_group_leader", "Node id of the group's leader as this node knows it, 0 when none.", promtext.Gauge}
+	mReplLeading = metric{"nsq_replication_group_is_leader", "1 when this node leads the group.", promtext.Gauge}
+	mReplTerm    = metric{"nsq_replication_group_term", "The group's raft term here.", promtext.Gauge}
+	mReplCommit  = metric{"nsq_replication_group_commit_index", "Highest log index known committed (on a majority).", promtext.Gauge}
+	mReplApplied = metric{"nsq_replication_group_applied_index", "Highest log index applied to this node's topics and channels.", promtext.Gauge}
+	mReplQuorum  = metric{"nsq_replication_group_has_quorum", "1 when the group has a leader with a quorum.", promtext.Gauge}
+	mReplLag     = metric{"nsq_replication_member_lag", "Entries the member is behind (leader's view), -1 when unknown.", promtext.Gauge}
+	mReplActive  = metric{"nsq_replication_member_active", "1 when the member was heard from recently (leader's view).", promtext.Gauge}
 )
 
-// replCollector exports the replication section for /metrics.
-type replCollector struct{ n *NSQD }
-
-func (c replCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descReplLeader, descReplLeading, descReplTerm, descReplCommit, descReplApplied, descReplQuorum, descReplLag, descReplActive} {
-		ch <- d
-	}
-}
-
-func (c replCollector) Collect(ch chan<- prometheus.Metric) {
-	r := c.n.replicationStats()
+// collectReplMetrics adds the replication section for /metrics (nothing
+// when replication is off).
+func (n *NSQD) collectReplMetrics(w *promtext.Writer) {
+	r := n.replicationStats()
 	if r == nil {
 		return
 	}
-	gauge := prometheus.GaugeValue
+	add := func(m metric, v float64, labels ...promtext.Label) { w.Add(m.name, m.help, m.typ, v, labels...) }
 	for _, g := range r.Groups {
-		gl := strconv.FormatUint(g.ID, 10)
-		ch <- prometheus.MustNewConstMetric(descReplLeader, gauge, float64(g.Leader), gl)
-		ch <- prometheus.MustNewConstMetric(descReplLeading, gauge, boolValue(g.Leader == r.NodeID), gl)
-		ch <- prometheus.MustNewConstMetric(descReplTerm, gauge, float64(g.Term), gl)
-		ch <- prometheus.MustNewConstMetric(descReplCommit, gauge, float64(g.CommitIndex), gl)
-		ch <- prometheus.MustNewConstMetric(descReplApplied, gauge, float64(g.AppliedIndex), gl)
-		ch <- prometheus.MustNewConstMetric(descReplQuorum, gauge, boolValue(g.HasQuorum), gl)
+		gl := promtext.Label{Name: "group", Value: strconv.FormatUint(g.ID, 10)}
+		add(mReplLeader, float64(g.Leader), gl)
+		add(mReplLeading, boolValue(g.Leader == r.NodeID), gl)
+		add(mReplTerm, float64(g.Term), gl)
+		add(mReplCommit, float64(g.CommitIndex), gl)
+		add(mReplApplied, float64(g.AppliedIndex), gl)
+		add(mReplQuorum, boolValue(g.HasQuorum), gl)
 		for _, m := range g.Members {
-			ml := strconv.FormatUint(m.NodeID, 10)
-			ch <- prometheus.MustNewConstMetric(descReplLag, gauge, float64(m.Lag), gl, ml)
-			ch <- prometheus.MustNewConstMetric(descReplActive, gauge, boolValue(m.Active), gl, ml)
+			ml := promtext.Label{Name: "member", Value: strconv.FormatUint(m.NodeID, 10)}
+			add(mReplLag, float64(m.Lag), gl, ml)
+			add(mReplActive, boolValue(m.Active), gl, ml)
 		}
 	}
 }
