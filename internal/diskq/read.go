@@ -9,8 +9,8 @@ import (
 	"os"
 )
 
-// readChunk is the size of the allocation the bodies of one Read share
-// (larger records get their own).
+// readChunk bounds the allocation the bodies of one Read share (larger
+// records get their own).
 const readChunk = 64 << 10
 
 // Read consumes up to limit records and returns them in order; it returns
@@ -36,7 +36,10 @@ func (q *Queue) Read(limit int) [][]byte {
 			continue
 		}
 		if err == nil && len(chunk)+n > cap(chunk) {
-			chunk = make([]byte, 0, max(readChunk, n))
+			// room for the rest of the call if the records to come are
+			// this size: a small Read must not pay for a whole readChunk
+			want := min(n*(limit-len(out)), readChunk)
+			chunk = make([]byte, 0, max(want, n))
 		}
 		var rec []byte
 		if err == nil {
