@@ -314,6 +314,9 @@ func (c *Channel) removeInFlightLocked(cl *client, id MessageID) (*Message, erro
 func (c *Channel) finish(cl *client, id MessageID) error {
 	c.mu.Lock()
 	m, err := c.removeInFlightLocked(cl, id)
+	if err == nil {
+		c.logFinish(m) // under c.mu, so a rewind orders after it
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return err
@@ -321,7 +324,6 @@ func (c *Channel) finish(cl *client, id MessageID) error {
 	c.room.unhold(recordCost(m))
 	now := time.Now()
 	c.finLatency.observe(now.Sub(m.deliveryTS))
-	c.logFinish(m)
 	if c.e2e != nil {
 		c.e2e.Insert(float64(now.UnixNano() - m.Timestamp))
 	}

@@ -55,6 +55,7 @@ func newHTTPServer(n *NSQD, isTLS bool) *httpServer {
 	r.GET("/channel/peek", v1(s.channelPeek))
 	r.GET("/channel/dead", v1(s.channelDead))
 	r.POST("/channel/dead/replay", v1(s.channelDeadReplay))
+	r.POST("/channel/rewind", v1(s.channelRewind)) // replay, --storage=log (logmode_replay.go)
 
 	r.GET("/config/:opt", v1(s.config))
 	r.PUT("/config/:opt", v1(s.config))

@@ -165,6 +165,9 @@ func (s *httpServer) topicPause(w http.ResponseWriter, req *http.Request, _ http
 }
 
 func (s *httpServer) channelCreate(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {
+	if _, ok := req.URL.Query()["start"]; ok {
+		return s.channelCreateAt(req) // replay (logmode_replay.go)
+	}
 	t, name, err := s.channelFromQuery(req)
 	if err != nil {
 		return nil, err

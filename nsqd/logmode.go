@@ -74,7 +74,10 @@ func openLogMode(n *NSQD, rc *replConfig) (*logMode, error) {
 		return openReplicated(n, rc)
 	}
 	eng, err := brokerlog.Open(brokerlog.Options{
-		Dir: filepath.Join(n.opts.DataPath, logDirName),
+		Dir:          filepath.Join(n.opts.DataPath, logDirName),
+		RetainFor:    n.opts.LogRetention.For,
+		RetainBytes:  n.opts.LogRetention.Bytes,
+		SegmentBytes: n.opts.LogSegmentBytes,
 		OnHealth: func(err error) {
 			if err != nil {
 				n.log.Logf(lg.ERROR, "LOG: commit failed: %s", err)

@@ -26,6 +26,7 @@ type channelLog struct {
 	topicPaused *atomic.Bool  // the topic's pause flag: no reading while set
 	logPos      atomic.Uint64 // the reader's next sequence number
 	srcs        []*replSource // with replication: one pump per group (replication_channel.go)
+	rewinding   int           // rewinds in progress; guarded by Channel.mu
 }
 
 // logReadAhead bounds how many messages the pump keeps queued in memory.
@@ -217,7 +218,7 @@ func (c *Channel) pushLog(ds []brokerlog.Delivery, epoch uint64, src *brokerlog.
 	now := time.Now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.exiting || c.epoch != epoch {
+	if c.exiting || c.epoch != epoch || c.rewinding > 0 {
 		return
 	}
 	for i := range block {

@@ -59,6 +59,12 @@ type Options struct {
 	// once they are fsynced; it implies Storage "log".
 	Storage string `flag:"storage"`
 	SyncAck bool   `flag:"sync-ack"`
+	// LogRetention keeps finished log segments for replay (--storage=log
+	// only; see retention.go). Zero: delete once every channel finished.
+	LogRetention LogRetention `flag:"log-retention"`
+	// LogSegmentBytes is the log's segment size (0: the engine's 64 MiB);
+	// no flag, exposed so tests can see segments roll and go.
+	LogSegmentBytes int64
 
 	// Replication (replication_opts.go): ReplicationPeers is
 	// "1=HOST:PORT,2=HOST:PORT,..." (ids are --node-id values, the same
@@ -330,6 +336,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--http-auth-required needs --auth-http-address")
 	case o.Storage != StorageDiskQueue && o.Storage != StorageLog:
 		return fmt.Errorf("--storage must be %s or %s, not %q", StorageDiskQueue, StorageLog, o.Storage)
+	case !o.LogRetention.IsZero() && o.Storage != StorageLog:
+		return fmt.Errorf("--log-retention=%s needs --storage=log: it keeps finished log segments for replay, and --storage=%s keeps no log", o.LogRetention, o.Storage)
 	case o.MemQueueSize < 0:
 		return fmt.Errorf("--mem-queue-size must be >= 0")
 	case o.MaxMsgSize < 1:

@@ -22,6 +22,12 @@ type TopicStats struct {
 	MessageBytes uint64          `json:"message_bytes"`
 	Paused       bool            `json:"paused"`
 	E2ELatency   quant.Result    `json:"e2e_processing_latency"`
+
+	// beyond NSQ: "diskqueue" or "log" (--storage), and in log mode the
+	// unix ms of the oldest message the log still holds (what replay's
+	// "earliest" reaches; 0 when none)
+	Storage        string `json:"storage"`
+	RetainedFromMs *int64 `json:"retained_from_ms,omitempty"`
 }
 
 // ChannelStats is one channel of /stats.
@@ -163,6 +169,14 @@ func (n *NSQD) topicStats(t *Topic, chans []*Channel, f statsFilter) *TopicStats
 		MessageBytes: t.messageBytes.Load(),
 		Paused:       t.IsPaused(),
 		E2ELatency:   n.topicE2E(t),
+		Storage:      n.opts.Storage,
+	}
+	if n.lm != nil {
+		var ms int64
+		if ns, ok := n.lm.eng.RetainedFrom(t.name); ok && t.logged() {
+			ms = ns / int64(time.Millisecond)
+		}
+		ts.RetainedFromMs = &ms
 	}
 	for _, c := range chans {
 		ts.Channels = append(ts.Channels, n.channelStats(c, f))

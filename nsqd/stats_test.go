@@ -108,7 +108,7 @@ func (c *testConn) localPort() int { return c.conn.LocalAddr().(*net.TCPAddr).Po
 
 var (
 	statsTopicKeys = []string{"topic_name", "channels", "depth", "backend_depth", "message_count", "message_bytes",
-		"paused", "e2e_processing_latency"}
+		"paused", "e2e_processing_latency", "storage"} // storage: beyond NSQ
 	statsClientKeys = []string{"client_id", "hostname", "version", "remote_address", "state", "ready_count",
 		"in_flight_count", "message_count", "finish_count", "requeue_count", "connect_ts", "sample_rate",
 		"deflate", "snappy", "user_agent", "topology_zone", "topology_region", "tls", "tls_cipher_suite",

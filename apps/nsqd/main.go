@@ -52,6 +52,8 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 	fs.Int64("sync-every", opts.SyncEvery, "number of messages per diskqueue fsync")
 	fs.Duration("sync-timeout", opts.SyncTimeout, "duration of time per diskqueue fsync")
 	fs.String("storage", opts.Storage, "message storage: diskqueue (NSQ's files) or log (durable log engine; see README)")
+	retention := opts.LogRetention
+	fs.Var(&retention, "log-retention", "with --storage=log, keep finished log segments for replay: a duration (72h), a size (10GiB, 500MB) or both (72h,10GiB: kept while either holds); 0 deletes them once every channel finished")
 	fs.Bool("sync-ack", opts.SyncAck, "answer PUB/MPUB/DPUB and HTTP /pub, /mpub only once the messages are fsynced (implies --storage=log)")
 	fs.String("replication-peers", opts.ReplicationPeers, "replicated cluster: every node as <node-id>=<host>:<port> of its replication address, comma separated, the same list on every node (implies --storage=log and --sync-ack; see README)")
 	fs.String("replication-address", opts.ReplicationAddress, "<addr>:<port> this node's replication listener (its entry in --replication-peers)")

@@ -140,22 +140,24 @@ func (e *Engine) retainLocked(cut uint64, now int64) uint64 {
 	return upTo
 }
 
+// mayDropLocked reports whether retention lets a finished segment ending
+// at entry last go, with the log total bytes big. A segment is kept while
+// either limit holds: it is younger than RetainFor, or the log is within
+// RetainBytes; with neither set nothing finished is kept.
 func (e *Engine) mayDropLocked(last uint64, total, now int64) bool {
 	o := e.opts
 	if o.RetainFor <= 0 && o.RetainBytes <= 0 {
 		return true
 	}
-	if o.RetainBytes > 0 && total > o.RetainBytes {
-		return true
+	if o.RetainBytes > 0 && total <= o.RetainBytes {
+		return false
 	}
 	if o.RetainFor > 0 {
 		// The newest timestamp in the segment is at most that of the first
 		// time mark after it; without one, the segment is too recent to tell.
 		s := e.state
 		i := sort.Search(len(s.timeMarks), func(k int) bool { return s.timeMarks[k].index > last })
-		if i < len(s.timeMarks) && s.timeMarks[i].ts < now-int64(o.RetainFor) {
-			return true
-		}
+		return i < len(s.timeMarks) && s.timeMarks[i].ts < now-int64(o.RetainFor)
 	}
-	return false
+	return true
 }

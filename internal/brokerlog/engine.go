@@ -19,8 +19,9 @@ type Options struct {
 	SegmentBytes int64
 	// RetainFor keeps finished segments until they are this old; RetainBytes
 	// keeps finished segments while the log is at most this big. With both
-	// set a segment goes once either allows; with neither (0) finished
-	// segments go at the next Compact. Unfinished data is never removed.
+	// set a segment stays while either holds (it goes once it is too old
+	// and the log too big); with neither (0) finished segments go at the
+	// next Compact. Unfinished data is never removed.
 	RetainFor   time.Duration
 	RetainBytes int64
 	// StateFlushInterval is how long FIN/REQ state may wait for a round to
@@ -48,6 +49,9 @@ type Engine struct {
 	cpMu    sync.Mutex // serialises Checkpoint and Compact; guards cpIndex, cpTerm
 	cpIndex uint64     // applied index of the newest checkpoint
 	cpTerm  uint64     // its term
+
+	retMu    sync.Mutex            // guards retCache; a leaf
+	retCache map[string]retainedTS // per topic, for RetainedFrom
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -256,9 +260,13 @@ func (e *Engine) EmptyChannel(topic, channel string) *logstore.Proposal {
 }
 
 // RewindChannel proposes moving a channel back to st: everything from there
-// on is delivered again. Live readers reposition on their next fill.
+// on is delivered again (see Replay). Live readers reposition on their next
+// fill. FIN/REQ records collected so far go in the same batch ahead of the
+// rewind, so none of them applies after it.
 func (e *Engine) RewindChannel(topic, channel string, st Start) *logstore.Proposal {
-	return e.channelOp(KindChannelRewind, topic, channel, st)
+	op := ChannelOp{Topic: topic, Channel: channel, Start: st}
+	recs := append(e.pend.gather(), logstore.Record{Kind: KindChannelRewind, Data: op.Encode(nil)})
+	return e.committer.ProposeBatch(recs)
 }
 
 // Finish records that seq was finished (FIN) on a channel. It rides the next

@@ -264,9 +264,7 @@ func (s *State) applyChannelLocked(kind logstore.Kind, index uint64, op *Channel
 	case KindChannelEmpty:
 		c.reset(t.nextSeq)
 	case KindChannelRewind:
-		if to := t.resolveLocked(op.Start); to < c.floor || op.Start.Mode != StartLatest {
-			c.reset(to)
-		}
+		c.rewind(t.resolveLocked(op.Start))
 	}
 }
 
