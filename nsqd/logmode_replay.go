@@ -35,7 +35,8 @@ type replyMessages struct {
 // replayRequest reads the parameters both routes share: names with the
 // /channel/* codes, the position under posKey (badCode when missing or
 // malformed) and dry_run. In diskqueue mode, or for an #ephemeral topic
-// (never in the log), it is 400 REPLAY_REQUIRES_LOG_STORAGE.
+// (never in the log), it is 400 REPLAY_REQUIRES_LOG_STORAGE; with
+// replication 400 REPLAY_NOT_SUPPORTED_WITH_REPLICATION.
 func (s *httpServer) replayRequest(req *http.Request, posKey, badCode string) (brokerlog.ReplayRequest, error) {
 	q, err := httpapi.ParseQuery(req)
 	if err != nil {
@@ -57,6 +58,10 @@ func (s *httpServer) replayRequest(req *http.Request, posKey, badCode string) (b
 	}
 	if !s.n.lm.logged(r.Topic) {
 		return r, errBadRequest("REPLAY_REQUIRES_LOG_STORAGE")
+	}
+	if s.n.lm.repl != nil {
+		// a channel is a cursor per group there; not built yet
+		return r, errBadRequest("REPLAY_NOT_SUPPORTED_WITH_REPLICATION")
 	}
 	if r.Position, ok = q.Get(posKey); !ok || r.Position == "" {
 		return r, errBadRequest(badCode)

@@ -336,6 +336,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--http-auth-required needs --auth-http-address")
 	case o.Storage != StorageDiskQueue && o.Storage != StorageLog:
 		return fmt.Errorf("--storage must be %s or %s, not %q", StorageDiskQueue, StorageLog, o.Storage)
+	case !o.LogRetention.IsZero() && o.ReplicationPeers != "":
+		return fmt.Errorf("--log-retention is not supported with --replication-peers yet: replicated logs are not compacted, so everything is kept")
 	case !o.LogRetention.IsZero() && o.Storage != StorageLog:
 		return fmt.Errorf("--log-retention=%s needs --storage=log: it keeps finished log segments for replay, and --storage=%s keeps no log", o.LogRetention, o.Storage)
 	case o.MemQueueSize < 0:

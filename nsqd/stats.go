@@ -171,7 +171,7 @@ func (n *NSQD) topicStats(t *Topic, chans []*Channel, f statsFilter) *TopicStats
 		E2ELatency:   n.topicE2E(t),
 		Storage:      n.opts.Storage,
 	}
-	if n.lm != nil {
+	if n.lm != nil && n.lm.repl == nil {
 		var ms int64
 		if ns, ok := n.lm.eng.RetainedFrom(t.name); ok && t.logged() {
 			ms = ns / int64(time.Millisecond)
