@@ -34,15 +34,6 @@ func mustReplay(tb testing.TB, n *NSQD, path string, want int64) {
 	}
 }
 
-// bodies returns prefix0 .. prefix(n-1).
-func bodies(prefix string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s%d", prefix, i)
-	}
-	return out
-}
-
 // readFIN reads want messages in order from c, FINs each, and returns
 // their timestamps.
 func readFIN(tb testing.TB, c *testConn, want []string) []int64 {
