@@ -113,9 +113,9 @@
 // Power cuts use vfs.MemFS (and a crash-at-the-n-th-operation wrapper in
 // snapshot_test.go); TestPartition (root only, skipped otherwise) runs each
 // member as a subprocess of the test binary in its own network namespace
-// (netlab_test.go: namespaces nsqreplt-<pid>-*, a bridge namespace, veth
-// links cut with ip link set down, everything deleted at cleanup and stale
-// ones of dead runs first) and talks to it over pipes
+// (internal/testutil/netlab: namespaces nsqreplt-<pid>-*, a bridge
+// namespace, veth links cut with ip link set down, everything deleted at
+// cleanup and stale ones of dead runs first) and talks to it over pipes
 // (partition_member_test.go), isolating the leader and flapping links.
 //
 // # Missing

@@ -40,7 +40,7 @@ const (
 // of TestPartition.
 func TestPartitionMember(t *testing.T) {
 	if os.Getenv(envMember) == "" {
-		t.Skip("helper process of TestPartition")
+		return // only a helper process of TestPartition
 	}
 	if err := runLabMember(); err != nil {
 		t.Fatal(err)

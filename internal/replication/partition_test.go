@@ -15,6 +15,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/internal/testutil/netlab"
 )
 
 // labMember is the test's handle on one member process.
@@ -52,7 +55,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func startLabMember(t *testing.T, lab *netLab, id uint64, peers string) *labMember {
+func startLabMember(t *testing.T, lab *netlab.Lab, id uint64, peers string) *labMember {
 	t.Helper()
 	cmdR, cmdW, err := os.Pipe()
 	if err != nil {
@@ -64,7 +67,11 @@ func startLabMember(t *testing.T, lab *netLab, id uint64, peers string) *labMemb
 	}
 	m := &labMember{id: id, w: cmdW, logs: &lockedBuffer{}, quit: make(chan struct{}),
 		waiting: map[string]chan string{}, answers: make(chan string, 1024)}
-	m.cmd = lab.Command(id, "-test.run=^TestPartitionMember$", "-test.count=1")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.cmd = lab.Command(id, exe, "-test.run=^TestPartitionMember$", "-test.count=1")
 	m.cmd.Env = append(os.Environ(), envMember+"="+strconv.FormatUint(id, 10), envDir+"="+t.TempDir(), envPeers+"="+peers)
 	m.cmd.ExtraFiles = []*os.File{cmdR, repW}
 	m.cmd.Stdout, m.cmd.Stderr = m.logs, m.logs
@@ -192,14 +199,14 @@ func (m *labMember) dump() ([]string, error) {
 // every proposal reported committed is in every member's log, the logs are
 // identical, and no two members led the same term. Root only.
 func TestPartition(t *testing.T) {
-	if why := labSkip(); why != "" {
-		t.Skip(why)
+	if why := netlab.Unavailable(); why != "" {
+		testutil.Skip(t, why)
 	}
 	ids := []uint64{1, 2, 3}
-	lab := newNetLab(t, ids...)
+	lab := netlab.New(t, ids...)
 	var peers []string
 	for _, id := range ids {
-		peers = append(peers, fmt.Sprintf("%d=%s:%d", id, lab.addr(id), labPort))
+		peers = append(peers, fmt.Sprintf("%d=%s:%d", id, lab.Addr(id), labPort))
 	}
 	members := map[uint64]*labMember{}
 	for _, id := range ids {

@@ -1,4 +1,16 @@
-package replication
+// Package netlab builds a test network out of Linux network namespaces
+// (root only) for partition tests: one namespace per member, each with an
+// eth0 at 10.251.0.<id>/24, linked by a veth pair to a bridge in a
+// "switch" namespace. Cutting a member's switch-side link (Cut) isolates
+// it; Heal restores it. Addresses exist only inside the namespaces the lab
+// creates, which all carry the prefix nsqreplt-<pid>- and are deleted at
+// the test's cleanup; namespaces of earlier runs whose process is gone are
+// deleted first. Used by internal/replication's TestPartition; nsqd-level
+// tests run their daemons inside the namespaces with Command.
+//
+// No locks: a Lab is used from the test goroutine (Cut and Heal may be
+// called from any goroutine; they only run ip).
+package netlab
 
 import (
 	"fmt"
@@ -9,24 +21,20 @@ import (
 	"testing"
 )
 
-// netLab is a test network made of Linux network namespaces (root only):
-// one namespace per member, each with an eth0 at 10.251.0.<id>/24, linked
-// by a veth pair to a bridge in a "switch" namespace. Cutting a member's
-// switch-side link (Cut) isolates it; Heal restores it. Addresses exist
-// only inside the namespaces the lab creates, which all carry the prefix
-// nsqreplt-<pid>- and are deleted at cleanup; namespaces of earlier runs
-// whose process is gone are deleted first.
-type netLab struct {
+// Lab is one test network; see the package comment.
+type Lab struct {
 	t      testing.TB
 	prefix string
 	sw     string
 	ns     map[uint64]string
 }
 
-const netLabPrefix = "nsqreplt-"
+// Prefix starts the name of every namespace a Lab creates.
+const Prefix = "nsqreplt-"
 
-// labSkip returns why the lab cannot run here, or "".
-func labSkip() string {
+// Unavailable returns why a Lab cannot run here (not root, no ip command,
+// namespaces refused), or "" when it can.
+func Unavailable() string {
 	if os.Geteuid() != 0 {
 		return "network namespaces need root (the test runs as uid " + strconv.Itoa(os.Geteuid()) + ")"
 	}
@@ -34,7 +42,7 @@ func labSkip() string {
 		return "the ip command (iproute2) is not installed"
 	}
 	// uid 0 without the capability (a container): probe once.
-	probe := fmt.Sprintf("%s%d-probe", netLabPrefix, os.Getpid())
+	probe := fmt.Sprintf("%s%d-probe", Prefix, os.Getpid())
 	if err := ipCmd("netns", "add", probe); err != nil {
 		return "cannot create a network namespace: " + err.Error()
 	}
@@ -59,10 +67,10 @@ func cleanStaleNamespaces(t testing.TB) {
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 0 || !strings.HasPrefix(f[0], netLabPrefix) {
+		if len(f) == 0 || !strings.HasPrefix(f[0], Prefix) {
 			continue
 		}
-		rest := strings.TrimPrefix(f[0], netLabPrefix)
+		rest := strings.TrimPrefix(f[0], Prefix)
 		pid, err := strconv.Atoi(rest[:max(0, strings.IndexByte(rest, '-'))])
 		if err != nil || pid == os.Getpid() {
 			continue
@@ -75,10 +83,12 @@ func cleanStaleNamespaces(t testing.TB) {
 	}
 }
 
-func newNetLab(t testing.TB, ids ...uint64) *netLab {
+// New creates the namespaces and links of members ids (each below 255)
+// and deletes them at t's cleanup. Call Unavailable first.
+func New(t testing.TB, ids ...uint64) *Lab {
 	t.Helper()
 	cleanStaleNamespaces(t)
-	l := &netLab{t: t, prefix: fmt.Sprintf("%s%d-", netLabPrefix, os.Getpid()), ns: map[uint64]string{}}
+	l := &Lab{t: t, prefix: fmt.Sprintf("%s%d-", Prefix, os.Getpid()), ns: map[uint64]string{}}
 	l.sw = l.prefix + "sw"
 	t.Cleanup(l.close)
 	must := func(args ...string) {
@@ -100,39 +110,40 @@ func newNetLab(t testing.TB, ids ...uint64) *netLab {
 		must("-n", l.sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns)
 		must("-n", l.sw, "link", "set", port, "master", "br0")
 		must("-n", l.sw, "link", "set", port, "up")
-		must("-n", ns, "addr", "add", l.addr(id)+"/24", "dev", "eth0")
+		must("-n", ns, "addr", "add", l.Addr(id)+"/24", "dev", "eth0")
 		must("-n", ns, "link", "set", "eth0", "up")
 	}
 	return l
 }
 
-// addr is member id's address inside its namespace.
-func (l *netLab) addr(id uint64) string { return fmt.Sprintf("10.251.0.%d", id) }
+// Addr is member id's address inside its namespace (no port).
+func (l *Lab) Addr(id uint64) string { return fmt.Sprintf("10.251.0.%d", id) }
 
 // Cut takes member id's link to the switch down (both ends lose carrier).
-func (l *netLab) Cut(id uint64) {
+func (l *Lab) Cut(id uint64) {
 	if err := ipCmd("-n", l.sw, "link", "set", fmt.Sprintf("p%d", id), "down"); err != nil {
 		l.t.Error(err)
 	}
 }
 
 // Heal brings member id's link back up.
-func (l *netLab) Heal(id uint64) {
+func (l *Lab) Heal(id uint64) {
 	if err := ipCmd("-n", l.sw, "link", "set", fmt.Sprintf("p%d", id), "up"); err != nil {
 		l.t.Error(err)
 	}
 }
 
-// Command runs the test binary inside member id's namespace.
-func (l *netLab) Command(id uint64, args ...string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return exec.Command("ip", append([]string{"netns", "exec", l.ns[id], exe}, args...)...)
+// Command returns a command running bin with args inside member id's
+// namespace (through ip netns exec; extra files and the environment pass
+// through).
+func (l *Lab) Command(id uint64, bin string, args ...string) *exec.Cmd {
+	return exec.Command("ip", append([]string{"netns", "exec", l.ns[id], bin}, args...)...)
 }
 
-func (l *netLab) close() {
+// Namespace is member id's namespace name.
+func (l *Lab) Namespace(id uint64) string { return l.ns[id] }
+
+func (l *Lab) close() {
 	for _, ns := range l.ns {
 		if err := ipCmd("netns", "del", ns); err != nil {
 			l.t.Log(err)
