@@ -60,6 +60,13 @@ type CommitterOptions struct {
 	// MaxBatchBytes bounds one round's write (default 4 MiB; a single
 	// larger proposal still goes alone).
 	MaxBatchBytes int
+	// MaxQueuedBytes bounds the record bytes proposed but not yet applied
+	// (or failed): a Propose that would exceed it blocks until rounds
+	// drain, so publishers that do not wait for their proposals cannot
+	// queue more in memory than the disk takes (default 2×MaxBatchBytes:
+	// one round syncing, one forming). A proposal larger than the bound
+	// waits for an empty queue and then goes alone.
+	MaxQueuedBytes int
 	// Gather, if set, is called at the start of every round; the records it
 	// returns ride that round's write and sync without a Proposal (channel
 	// state: a lost one costs a duplicate delivery, never a message).
@@ -90,9 +97,11 @@ type Status struct {
 type Committer struct {
 	opts CommitterOptions
 
-	mu        sync.Mutex // guards pending, closed, sealed, lastErr, indexes below
+	mu        sync.Mutex // guards pending, queued, closed, sealed, lastErr, indexes below
 	wake      *sync.Cond // signalled (with mu) when pending grows or on close
+	room      *sync.Cond // broadcast (with mu) when queued shrinks, on seal and on close
 	pending   []*Proposal
+	queued    int // record bytes of proposals enqueued and not yet applied or failed
 	closed    bool
 	sealed    error
 	lastErr   error
@@ -103,7 +112,7 @@ type Committer struct {
 	amu        sync.Mutex // guards applied, appliedCh, applyQ
 	applied    uint64
 	appliedCh  chan struct{} // closed and replaced whenever applied grows
-	applyQ     [][]Entry
+	applyQ     []applyRound
 	applyWake  *sync.Cond
 	applyClose bool
 
@@ -122,6 +131,9 @@ func StartCommitter(opts CommitterOptions) (*Committer, error) {
 	if opts.MaxBatchBytes <= 0 {
 		opts.MaxBatchBytes = 4 << 20
 	}
+	if opts.MaxQueuedBytes <= 0 {
+		opts.MaxQueuedBytes = 2 * opts.MaxBatchBytes
+	}
 	if opts.Term == 0 {
 		opts.Term = 1
 	}
@@ -130,6 +142,7 @@ func StartCommitter(opts CommitterOptions) (*Committer, error) {
 	}
 	c := &Committer{opts: opts, appliedCh: make(chan struct{})}
 	c.wake = sync.NewCond(&c.mu)
+	c.room = sync.NewCond(&c.mu)
 	c.applyWake = sync.NewCond(&c.amu)
 	if err := c.replay(); err != nil {
 		return nil, err
@@ -190,6 +203,11 @@ func (c *Committer) enqueue(p *Proposal) {
 		}
 	}
 	c.mu.Lock()
+	// Wait for room; the committer and applier never wait for a proposer,
+	// so the queue always drains.
+	for c.queued > 0 && c.queued+p.bytes > c.opts.MaxQueuedBytes && !c.closed && c.sealed == nil {
+		c.room.Wait()
+	}
 	if c.closed || c.sealed != nil {
 		err := c.sealed
 		c.mu.Unlock()
@@ -200,10 +218,22 @@ func (c *Committer) enqueue(p *Proposal) {
 		close(p.done)
 		return
 	}
+	c.queued += p.bytes
 	c.pending = append(c.pending, p)
 	if len(c.pending) == 1 {
 		c.wake.Signal()
 	}
+	c.mu.Unlock()
+}
+
+// release gives back the queue room of n proposal bytes (applied or failed).
+func (c *Committer) release(n int) {
+	if n == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.queued -= n
+	c.room.Broadcast()
 	c.mu.Unlock()
 }
 
@@ -254,6 +284,7 @@ func (c *Committer) Close() error {
 	}
 	c.closed = true
 	c.wake.Broadcast()
+	c.room.Broadcast()
 	c.mu.Unlock()
 	c.wg.Wait()
 	return nil

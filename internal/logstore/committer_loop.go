@@ -37,7 +37,7 @@ func (c *Committer) commitLoop() {
 			rest := c.pending
 			c.pending = nil
 			c.mu.Unlock()
-			failAll(rest, fmt.Errorf("%w: %w", ErrSealed, ErrClosed))
+			c.release(failAll(rest, fmt.Errorf("%w: %w", ErrSealed, ErrClosed)))
 			return
 		}
 		round := c.takeLocked()
@@ -88,13 +88,22 @@ func (c *Committer) runRound(round []*Proposal, ents []Entry) {
 	if recovered && c.opts.OnHealth != nil {
 		c.opts.OnHealth(nil)
 	}
+	bytes := 0
 	for _, p := range round {
+		bytes += p.bytes
 		close(p.done)
 	}
 	c.amu.Lock()
-	c.applyQ = append(c.applyQ, ents)
+	c.applyQ = append(c.applyQ, applyRound{ents, bytes})
 	c.applyWake.Signal()
 	c.amu.Unlock()
+}
+
+// applyRound is a committed round waiting for the applier; bytes is the
+// queue room its proposals hold until applied.
+type applyRound struct {
+	ents  []Entry
+	bytes int
 }
 
 // fail fails a round. A log that is still writable (the write was cut back
@@ -112,6 +121,7 @@ func (c *Committer) fail(round []*Proposal, err error) {
 		c.sealed = err
 		rest = c.pending
 		c.pending = nil
+		c.room.Broadcast()
 	}
 	c.mu.Unlock()
 	// Report first: whoever sees the failed proposal (a publisher answered
@@ -119,15 +129,20 @@ func (c *Committer) fail(round []*Proposal, err error) {
 	if c.opts.OnHealth != nil {
 		c.opts.OnHealth(err)
 	}
-	failAll(round, err)
-	failAll(rest, fmt.Errorf("%w: %w", ErrSealed, err))
+	n := failAll(round, err)
+	n += failAll(rest, fmt.Errorf("%w: %w", ErrSealed, err))
+	c.release(n)
 }
 
-func failAll(ps []*Proposal, err error) {
+// failAll fails ps and returns the queue room they held.
+func failAll(ps []*Proposal, err error) int {
+	n := 0
 	for _, p := range ps {
+		n += p.bytes
 		p.err = err
 		close(p.done)
 	}
+	return n
 }
 
 func (c *Committer) applyLoop() {
@@ -144,13 +159,14 @@ func (c *Committer) applyLoop() {
 		q := c.applyQ
 		c.applyQ = nil
 		c.amu.Unlock()
-		for _, ents := range q {
-			c.opts.Apply(ents)
+		for _, r := range q {
+			c.opts.Apply(r.ents)
 			c.amu.Lock()
-			c.applied = ents[len(ents)-1].Index
+			c.applied = r.ents[len(r.ents)-1].Index
 			close(c.appliedCh)
 			c.appliedCh = make(chan struct{})
 			c.amu.Unlock()
+			c.release(r.bytes)
 		}
 	}
 }

@@ -31,6 +31,11 @@
 // in order, so applying overlaps the next round's sync. A Gather hook lets
 // unawaited records (channel state) ride every round.
 //
+// Back-pressure: MaxQueuedBytes bounds the record bytes proposed and not yet
+// applied. Propose blocks while the bound is reached, so a publisher that
+// does not wait for its proposals (nsqd without --sync-ack) is slowed to
+// what the disk takes instead of queueing the backlog in memory.
+//
 // Publishers that wait for each OK before the next publish split into two
 // cohorts taking turns (one syncing, one forming the next round); clients
 // that pipeline commands fill rounds fully. Measured on this machine's ext4
@@ -67,8 +72,10 @@
 //
 // Log: wmu (writers; held across file writes) before mu (in-memory index;
 // never held across a write, held for reading while Entries copies segment
-// views). Committer: mu (pending, write-side indexes) and amu (applied
-// index, apply queue) are never held together; neither is held while
+// views). Committer: mu (pending, queued bytes, write-side indexes; its
+// conds wake and room) and amu (applied index, apply queue) are never held
+// together; a proposer waits on room only in Propose, holding nothing of the
+// committer's; neither is held while
 // calling Log methods, Apply, Gather or OnHealth. Committer.mu is never held
 // while a Log lock is taken.
 package logstore
