@@ -2,10 +2,12 @@ package nsqd
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -189,6 +191,34 @@ func benchmarkTopicPublishOverflow(b *testing.B, batch int) {
 	for i := 0; i < b.N; i += batch {
 		if err := t.Publish(bodies[:min(batch, b.N-i)], 0); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHTTPPub200(b *testing.B) { benchmarkHTTPPub(b, 200) }
+
+// benchmarkHTTPPub runs POST /pub through nsqd's HTTP handler (router,
+// decorators, body read, publish into a channel's memory, V1 reply)
+// without sockets: what our code costs per request on top of net/http.
+func benchmarkHTTPPub(b *testing.B, size int) {
+	b.ReportAllocs()
+	b.SetBytes(int64(size))
+	n := startNSQD(b, benchOptions(b))
+	h := newHTTPServer(n, false)
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = 'a'
+	}
+	if _, err := n.GetTopic("bench"); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("POST", "/pub?topic=bench", bytes.NewReader(body))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("POST /pub: %d %s", w.Code, w.Body)
 		}
 	}
 }

@@ -26,11 +26,12 @@ func newHTTPServer(n *NSQD, isTLS bool) *httpServer {
 	s := &httpServer{n: n, tls: isTLS}
 	logf := func(f string, args ...any) { n.log.Logf(lg.DEBUG, "HTTP: "+f, args...) }
 	r := httpapi.NewRouter(func(f string, args ...any) { n.log.Logf(lg.ERROR, "HTTP: "+f, args...) })
+	logReq := httpapi.LogIf(func() bool { return n.log != nil && n.log.Enabled(lg.DEBUG) }, logf)
 	v1 := func(h httpapi.Handler) httprouter.Handle {
-		return httpapi.Decorate(h, httpapi.Log(logf), httpapi.V1)
+		return httpapi.Decorate(h, logReq, httpapi.V1)
 	}
 	text := func(h httpapi.Handler) httprouter.Handle {
-		return httpapi.Decorate(h, httpapi.Log(logf), httpapi.PlainText)
+		return httpapi.Decorate(h, logReq, httpapi.PlainText)
 	}
 	r.GET("/ping", text(s.ping))
 	r.GET("/info", v1(s.info))

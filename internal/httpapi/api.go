@@ -83,9 +83,17 @@ func PlainText(f Handler) Handler {
 type Logger func(format string, args ...any)
 
 // Log logs each request with its duration.
-func Log(logf Logger) Decorator {
+func Log(logf Logger) Decorator { return LogIf(nil, logf) }
+
+// LogIf is Log that skips the clock reads and the line's arguments when
+// enabled (asked per request; nil means always) reports false: a line at
+// a disabled level still cost allocations on every request.
+func LogIf(enabled func() bool, logf Logger) Decorator {
 	return func(f Handler) Handler {
 		return func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) (any, error) {
+			if enabled != nil && !enabled() {
+				return f(w, req, ps)
+			}
 			start := time.Now()
 			data, err := f(w, req, ps)
 			logf("%s %s (%s) %s", req.Method, req.URL.RequestURI(), req.RemoteAddr, time.Since(start))
@@ -100,6 +108,13 @@ func errStatus(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+var (
+	hdrNSQ  = []string{"nsq; version=1.0"}
+	hdrJSON = []string{"application/json; charset=utf-8"}
+	hdrText = []string{"text/plain; charset=utf-8"}
+	hdrZero = []string{"0"}
+)
 
 // RespondV1 writes data (or an error) in the V1 format with status code.
 func RespondV1(w http.ResponseWriter, code int, data any) {
@@ -125,15 +140,17 @@ func RespondV1(w http.ResponseWriter, code int, data any) {
 		}
 		isJSON = true
 	}
+	// canonical keys and shared, never modified value slices: Set would
+	// allocate a slice per header on every reply
 	h := w.Header()
-	h.Set("X-NSQ-Content-Type", "nsq; version=1.0")
+	h["X-Nsq-Content-Type"] = hdrNSQ
 	if isJSON {
-		h.Set("Content-Type", "application/json; charset=utf-8")
+		h["Content-Type"] = hdrJSON
 	} else if len(body) > 0 {
-		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h["Content-Type"] = hdrText
 	}
 	if len(body) == 0 {
-		h.Set("Content-Length", "0")
+		h["Content-Length"] = hdrZero
 	}
 	w.WriteHeader(code)
 	w.Write(body)
