@@ -53,13 +53,10 @@ func (b *logBackend) Depth() int64 {
 	if b.c.srcs != nil {
 		return b.c.replDepth()
 	}
-	pos := b.c.logPos.Load()
-	if pos == 0 {
-		return 0
-	}
+	// before the pump has a reader (pos 0) everything unfinished is here;
 	// finished ranges above the reader (a channel's share of an imported
 	// NSQ directory, FINs out of order before a restart) are not depth
-	n, _ := b.c.lm.eng.State().Unfinished(b.c.topicName, b.c.name, pos)
+	n, _ := b.c.lm.eng.State().Unfinished(b.c.topicName, b.c.name, b.c.logPos.Load())
 	return int64(n)
 }
 
