@@ -2,6 +2,7 @@ package nsqadmin
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -71,6 +72,26 @@ func TestBrowserReplicationLive(t *testing.T) {
 		b.waitJS(`document.querySelectorAll('section[data-ops="replication"] tbody[data-group]').length === 3`, "three groups on node 1's page")
 		b.waitJS(`document.querySelector('tbody[data-group="1"] [data-field="leader"]').innerText.trim() === "node 1"`, "node 1 leads its own group")
 		b.screenshot("node-replication-live")
+	})
+
+	t.Run("no replay on a replicated node", func(t *testing.T) {
+		b.tb = t
+		resp, err := http.Post("http://"+node(0)+"/pub?topic=orders", "text/plain", strings.NewReader("one"))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("pub: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		var r struct {
+			Enabled bool          `json:"enabled"`
+			Reason  string        `json:"reason"`
+			Nodes   []TopicReplay `json:"nodes"`
+		}
+		testutil.Eventually(t, 30*time.Second, func() bool {
+			return httpJSON(t, "GET", a.url+"/api/replay/orders", &r) == 200 && len(r.Nodes) > 0
+		}, "the topic's nodes")
+		if r.Enabled || !strings.Contains(r.Reason, "replicated") || !r.Nodes[0].Replicated || r.Nodes[0].Storage != "log" {
+			t.Errorf("replay status %+v", r)
+		}
 	})
 
 	t.Run("two of three stopped", func(t *testing.T) {

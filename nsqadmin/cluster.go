@@ -186,7 +186,9 @@ func (c *cluster) statsEach(ctx context.Context, producers []*Producer, topic, c
 			if t == nil || (topic != "" && t.TopicName != topic) {
 				continue
 			}
-			r.topics = append(r.topics, nodeTopicStats(producers[i], t, channel, now))
+			ts := nodeTopicStats(producers[i], t, channel, now)
+			ts.replay.Replicated = s.Replication != nil
+			r.topics = append(r.topics, ts)
 		}
 		out = append(out, r)
 	}

@@ -77,9 +77,13 @@ func (n *NSQAdmin) replayNodes(ctx context.Context, warn *warnings, topic string
 // storageWarning says why a node is left out of a replay ("" when it
 // runs the log storage).
 func storageWarning(r TopicReplay) string {
-	switch r.Storage {
-	case clusterinfo.StorageLog:
+	switch {
+	case r.canReplay():
 		return ""
+	case r.Replicated:
+		return r.Node + ": REPLAY_NOT_SUPPORTED_WITH_REPLICATION (this nsqd replicates its log)"
+	}
+	switch r.Storage {
 	case clusterinfo.StorageDiskQueue:
 		return r.Node + ": REPLAY_REQUIRES_LOG_STORAGE (this nsqd runs --storage=diskqueue)"
 	}
@@ -92,17 +96,25 @@ func replayReason(topic string, nodes []*TopicStats) string {
 		return fmt.Sprintf("no nsqd of topic %s answered", topic)
 	}
 	count := map[string]int{}
+	replicated := 0
 	for _, t := range nodes {
+		if t.replay.Replicated {
+			replicated++
+			continue
+		}
 		count[t.replay.Storage]++
 	}
 	var parts []string
+	if replicated > 0 {
+		parts = append(parts, fmt.Sprintf("%d replicated, where nsqd does not replay", replicated))
+	}
 	if k := count[clusterinfo.StorageDiskQueue]; k > 0 {
 		parts = append(parts, fmt.Sprintf("%d with --storage=diskqueue", k))
 	}
 	if k := count[""]; k > 0 {
 		parts = append(parts, fmt.Sprintf("%d without replay support", k))
 	}
-	return fmt.Sprintf("replay needs nsqd's log storage (--storage=log), and no nsqd of topic %s runs it (%s)",
+	return fmt.Sprintf("replay needs nsqd's log storage (--storage=log) without replication, and no nsqd of topic %s runs it (%s)",
 		topic, strings.Join(parts, ", "))
 }
 
@@ -130,7 +142,7 @@ func (n *NSQAdmin) topicReplayHandler(w http.ResponseWriter, req *http.Request, 
 	for _, t := range stats {
 		r := t.replay
 		out.Nodes = append(out.Nodes, r)
-		if r.Storage != clusterinfo.StorageLog {
+		if !r.canReplay() {
 			continue
 		}
 		out.LogNodes++
@@ -187,7 +199,7 @@ func (n *NSQAdmin) rewindChannel(req *http.Request, topic, channel, to string, d
 	case withChannel == 0:
 		return nil, httpapi.Err{Code: http.StatusNotFound, Text: "CHANNEL_NOT_FOUND"}
 	case len(targets) == 0:
-		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "REPLAY_REQUIRES_LOG_STORAGE"}
+		return nil, noReplayErr(stats)
 	}
 	q := channelQuery(topic, channel)
 	q.Set("to", to)
@@ -229,7 +241,7 @@ func (n *NSQAdmin) createChannelFrom(req *http.Request, topic, channel, start st
 		if len(stats) == 0 {
 			return nil, httpapi.Err{Code: http.StatusBadGateway, Text: "UPSTREAM_ERROR: " + strings.TrimPrefix(warn.message(), "WARNING: ")}
 		}
-		return nil, httpapi.Err{Code: http.StatusBadRequest, Text: "REPLAY_REQUIRES_LOG_STORAGE"}
+		return nil, noReplayErr(stats)
 	}
 	q := channelQuery(topic, channel)
 	q.Set("start", start)
@@ -245,6 +257,18 @@ func (n *NSQAdmin) createChannelFrom(req *http.Request, topic, channel, start st
 	reply.Message = warn.message()
 	n.notify("create_channel", topic, channel, "", req)
 	return reply, nil
+}
+
+// noReplayErr is the refusal when no node can replay: nsqd's own
+// REPLAY_NOT_SUPPORTED_WITH_REPLICATION when a node has a log but
+// replicates it, else REPLAY_REQUIRES_LOG_STORAGE.
+func noReplayErr(stats []*TopicStats) error {
+	for _, t := range stats {
+		if t.replay.Storage == clusterinfo.StorageLog && t.replay.Replicated {
+			return httpapi.Err{Code: http.StatusBadRequest, Text: "REPLAY_NOT_SUPPORTED_WITH_REPLICATION"}
+		}
+	}
+	return httpapi.Err{Code: http.StatusBadRequest, Text: "REPLAY_REQUIRES_LOG_STORAGE"}
 }
 
 func hasChannel(t *TopicStats, channel string) bool {

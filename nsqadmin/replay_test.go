@@ -129,7 +129,7 @@ func TestReplayStatus(t *testing.T) {
 	if r["enabled"] != true || num(r["log_nodes"]) != 2 || num(r["retained_from_ms"]) != 1000 || len(list(r["nodes"])) != 2 {
 		t.Errorf("both in log mode: %v", r)
 	}
-	wantKeys(t, "replay node", list(r["nodes"])[0], "node", "storage", "retained_from_ms")
+	wantKeys(t, "replay node", list(r["nodes"])[0], "node", "storage", "retained_from_ms", "replicated")
 
 	c.a.set(func(f *fakeNSQD) { f.storage = "diskqueue" })
 	c.b.set(func(f *fakeNSQD) { f.storage = "" })
@@ -138,6 +138,18 @@ func TestReplayStatus(t *testing.T) {
 	if r["enabled"] != false || num(r["log_nodes"]) != 0 || !strings.Contains(reason, "--storage=log") ||
 		!strings.Contains(reason, "1 with --storage=diskqueue") || !strings.Contains(reason, "1 without replay support") {
 		t.Errorf("no log node: %v", r)
+	}
+	// our nsqd refuses replay while it replicates its log
+	c.a.set(func(f *fakeNSQD) { f.storage = "log"; f.replication = sampleReplication() })
+	r = getOK(t, a.url+"/api/replay/orders")
+	reason, _ = r["reason"].(string)
+	if r["enabled"] != false || !strings.Contains(reason, "1 replicated") {
+		t.Errorf("replicated log node: %v", r)
+	}
+	before := len(replayCalls(c.a))
+	rw := call(t, "POST", a.url+"/api/topics/orders/billing", map[string]any{"action": "rewind", "to": "earliest", "dry_run": true})
+	if rw.status != 400 || rw.message() != "REPLAY_NOT_SUPPORTED_WITH_REPLICATION" || len(replayCalls(c.a)) != before {
+		t.Errorf("rewind on a replicated node: %d %s", rw.status, rw.body)
 	}
 	if r := call(t, "GET", a.url+"/api/replay/nope", nil); r.status != 404 || r.message() != "TOPIC_NOT_FOUND" {
 		t.Errorf("unknown topic: %d %s", r.status, r.body)

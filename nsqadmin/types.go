@@ -61,13 +61,20 @@ type TopicStats struct {
 }
 
 // TopicReplay is whether a node can replay a topic: its storage ("log",
-// "diskqueue", or "" from an nsqd that does not say, such as NSQ's) and,
-// in log mode, the publish time of its oldest retained message (unix
-// ms, 0 for none). Beyond NSQ.
+// "diskqueue", or "" from an nsqd that does not say, such as NSQ's), in
+// log mode the publish time of its oldest retained message (unix ms, 0
+// for none), and whether the node replicates (our nsqd refuses replay
+// then). Beyond NSQ.
 type TopicReplay struct {
 	Node           string `json:"node"`
 	Storage        string `json:"storage"`
 	RetainedFromMs int64  `json:"retained_from_ms"`
+	Replicated     bool   `json:"replicated"`
+}
+
+// canReplay reports whether the node takes replay calls.
+func (r TopicReplay) canReplay() bool {
+	return r.Storage == clusterinfo.StorageLog && !r.Replicated
 }
 
 // ChannelStats is a channel on one node or summed over the cluster
