@@ -94,6 +94,12 @@
 // guidFactory.mu, deadLedger.mu and replSet.mu. lookupPeers is notified only after
 // NSQD.mu and Topic.mu are released.
 //
+// Log mode: FIN and REQ are recorded in the engine's pending state under
+// Channel.mu (brokerlog's pendingState.mu is a leaf), so a rewind, which
+// drops the channel's memory under Channel.mu and then commits the pending
+// records ahead of itself, orders after every FIN it did not refuse. A
+// rewind waits for its commit holding no nsqd lock (logmode_replay.go).
+//
 // A message at its channel's attempt limit is taken off the queue under
 // Channel.mu, and published to the dead-letter topic only after Channel.mu
 // is released (deadletter.go): that publish takes NSQD.mu and the other

@@ -150,7 +150,7 @@ func (s *httpServer) channelRewind(w http.ResponseWriter, req *http.Request, _ h
 		if res, err = c.rewindLog(r); err != nil {
 			return nil, s.replayError(err, "INVALID_TO")
 		}
-		s.n.log.Logf(lg.INFO, "CHANNEL(%s:%s): rewound to message %d (%d to deliver)", r.Topic, r.Channel, res.Seq, res.Messages)
+		s.n.log.Logf(lg.INFO, "CHANNEL(%s:%s): rewound to message %d, floor %d (%d to deliver)", r.Topic, r.Channel, res.At, res.Seq, res.Messages)
 	}
 	return replyMessages{res.Messages}, nil
 }

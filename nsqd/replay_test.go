@@ -265,6 +265,9 @@ func TestReplayRetentionBySize(t *testing.T) {
 	opts.LogSegmentBytes = 2048
 	opts.LogRetention = LogRetention{Bytes: 8192}
 	n := startNSQD(t, opts)
+	if code, body, _ := httpDo(t, n, "GET", "/config/log_retention", ""); code != 200 || body != `"8KiB"` {
+		t.Fatalf("GET /config/log_retention = %d %s", code, body)
+	}
 	sub := subscribe(t, n, "big", "c", 100)
 	all := make([]string, 300)
 	pad := strings.Repeat("x", 100)

@@ -47,6 +47,21 @@
 // deferred messages are above their channel's floor, so they pin it: a
 // message deferred for a day keeps a day of log.
 //
+// With both limits a finished segment stays while either holds (young, or
+// the log within RetainBytes). RetainedFrom gives the timestamp of a
+// topic's oldest retained message (what "earliest" reaches).
+//
+// # Replay (seek.go)
+//
+// Engine.Replay creates a channel at a position or rewinds one: it waits
+// for a barrier (so every earlier publish counts), then under cpMu (no
+// compaction meanwhile) resolves the position against the applied log
+// (SeqAtTime: the first message stamped at or after the time, found from
+// the sparse marks, exact when timestamps do not decrease in log order),
+// counts, and proposes a StartSeq record. A rewind never moves a floor
+// forward (nothing unfinished is skipped) and carries the pending FIN/REQ
+// records ahead of itself in one batch, so none applies after it.
+//
 // # Raft
 //
 // The State is raft's state machine and the checkpoint its snapshot
@@ -81,7 +96,9 @@
 //
 // # Concurrency and lock order
 //
-// Engine.cpMu (Checkpoint, Compact) before State.mu. State.mu guards the
+// Engine.cpMu (Checkpoint, Compact, Replay) before State.mu; Replay also
+// waits for commits while holding cpMu (apply never takes it). retMu is a
+// leaf. State.mu guards the
 // state; Apply takes it for writing per batch; queries and Readers take it
 // for reading and never hold it while calling the committer. Compact holds
 // State.mu for reading while reading the log (bounded: at most 64 entries per

@@ -44,7 +44,10 @@ type ReplayRequest struct {
 // every publish proposed before Replay was called (a barrier waits for
 // them to apply).
 type ReplayResult struct {
-	// Seq is where the channel starts (its new floor).
+	// At is the position resolved: the first message delivered again.
+	At uint64
+	// Seq is where the channel starts (its new floor; below At when a
+	// rewound channel had older messages unfinished).
 	Seq uint64
 	// Messages is how many messages the channel will deliver from Seq on
 	// (for a rewind: everything not finished below the point plus every
@@ -112,7 +115,7 @@ func (e *Engine) Replay(ctx context.Context, r ReplayRequest) (ReplayResult, err
 	if err != nil || r.DryRun {
 		return res, err
 	}
-	op := ChannelOp{Topic: r.Topic, Channel: r.Channel, Start: Start{Mode: StartSeq, Seq: res.Seq}}
+	op := ChannelOp{Topic: r.Topic, Channel: r.Channel, Start: Start{Mode: StartSeq, Seq: res.At}}
 	var p *logstore.Proposal
 	if r.Create {
 		p = e.committer.Propose(KindChannelCreate, op.Encode(nil))
@@ -160,13 +163,13 @@ func (e *Engine) planReplay(r ReplayRequest, mode StartMode, seq uint64) (Replay
 		if c != nil {
 			return ReplayResult{}, fmt.Errorf("%w: %s/%s", ErrChannelExists, r.Topic, r.Channel)
 		}
-		return ReplayResult{Seq: seq, Messages: t.nextSeq - seq}, nil
+		return ReplayResult{At: seq, Seq: seq, Messages: t.nextSeq - seq}, nil
 	}
 	if c == nil {
 		return ReplayResult{}, fmt.Errorf("%w: %s/%s", ErrNoChannel, r.Topic, r.Channel)
 	}
 	floor, done := rewound(c.floor, c.done, seq)
-	return ReplayResult{Seq: floor, Messages: t.nextSeq - floor - done.count()}, nil
+	return ReplayResult{At: seq, Seq: floor, Messages: t.nextSeq - floor - done.count()}, nil
 }
 
 // rewound is a cursor's floor and finished ranges after a rewind to seq:
