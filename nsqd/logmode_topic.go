@@ -84,11 +84,30 @@ func (t *Topic) proposeLog(msgs []brokerlog.Message) (*logstore.Proposal, error)
 	if t.exiting {
 		return nil, errExiting
 	}
+	// a publish the file system has no room for is refused before it is
+	// proposed (in every mode: an OK without --sync-ack is never followed
+	// by a write that fails for want of space, short of a race with
+	// another writer of the disk); a failed write is the second line
+	cost := int64(len(msgs))*logRecordOverhead + int64(size)
+	held, ok, recovered := t.env.room.reserve(cost)
+	if !ok {
+		t.env.onDiskError(errNoSpace)
+		return nil, errNoSpace
+	}
+	if recovered && t.env.lm.eng.Healthy() == nil {
+		t.env.onDiskOK()
+	}
+	defer t.env.room.unhold(held)
+	t.env.room.wrote(cost)
 	p := t.env.lm.eng.Publish(t.name, msgs)
 	t.messageCount.Add(uint64(len(msgs)))
 	t.messageBytes.Add(size)
 	return p, nil
 }
+
+// logRecordOverhead is a generous bound of a message's bytes in the log
+// beyond its body (ID, timestamp, deferral, attempts, framing).
+const logRecordOverhead = 64
 
 func wrapPubFailed(err error) error {
 	return &pubFailedError{err}
