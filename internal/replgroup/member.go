@@ -137,7 +137,8 @@ func (m *Member) ProposeBatch(recs []logstore.Record) *logstore.Proposal {
 		p.Complete(0, 0, nil)
 		return p
 	}
-	m.awaitLeader()
+	deadline := time.Now().Add(m.opts.ProposeTimeout)
+	m.awaitLeader(deadline)
 	rps := make([]*replication.Proposal, len(recs))
 	for i, r := range recs {
 		rps[i] = m.node.Propose(r.Kind, r.Data)
@@ -146,7 +147,19 @@ func (m *Member) ProposeBatch(recs []logstore.Record) *logstore.Proposal {
 		var first, last uint64
 		var err error
 		for i, rp := range rps {
-			if e := rp.Wait(); e != nil {
+			e := rp.Wait()
+			// NotLeader means the entry was not handed to raft at all
+			// (an election, a candidate): proposing again cannot make a
+			// duplicate.
+			for errors.Is(e, replication.ErrNotLeader) && time.Now().Before(deadline) {
+				if !m.pause(20 * time.Millisecond) {
+					break
+				}
+				m.awaitLeader(deadline)
+				rp = m.node.Propose(recs[i].Kind, recs[i].Data)
+				e = rp.Wait()
+			}
+			if e != nil {
 				if err == nil {
 					err = fmt.Errorf("replicated commit (group %d): %w", m.opts.Group, e)
 				}
@@ -162,20 +175,26 @@ func (m *Member) ProposeBatch(recs []logstore.Record) *logstore.Proposal {
 	return p
 }
 
-// awaitLeader waits, up to the propose timeout, while the group has no
-// leader (an election): a publish then waits for it instead of failing at
-// once. The caller blocks, which is the back-pressure a publisher needs.
-func (m *Member) awaitLeader() {
-	if m.node.Leader() != 0 {
-		return
-	}
-	deadline := time.Now().Add(m.opts.ProposeTimeout)
+// awaitLeader waits, until deadline, while the group has no leader (an
+// election): a publish then waits for it instead of failing at once. The
+// caller blocks, which is the back-pressure a publisher needs.
+func (m *Member) awaitLeader(deadline time.Time) {
 	for m.node.Leader() == 0 && time.Now().Before(deadline) && m.node.Err() == nil {
-		select {
-		case <-time.After(10 * time.Millisecond):
-		case <-m.stopped:
+		if !m.pause(10 * time.Millisecond) {
 			return
 		}
+	}
+}
+
+// pause sleeps d; false if the member is closing.
+func (m *Member) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-m.stopped:
+		return false
 	}
 }
 
