@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"os"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/nsqio/go-nsq"
 
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/internal/testutil/gonsqtest"
 )
 
 // cluster runs containers from the test image on a network of its own;
@@ -138,34 +138,14 @@ func post(t *testing.T, url, body string) {
 // go-nsq and returns their bodies.
 func consume(t *testing.T, addr, topic, channel string, n int) map[string]bool {
 	t.Helper()
-	cfg := nsq.NewConfig()
-	cfg.MaxInFlight = n
-	c, err := nsq.NewConsumer(topic, channel, cfg)
-	if err != nil {
-		t.Fatal(err)
+	c := gonsqtest.Consume(t, topic, channel, gonsqtest.Options{NSQD: []string{addr}, Config: func(c *nsq.Config) { c.MaxInFlight = n }})
+	defer c.Stop(t)
+	if testutil.Poll(60*time.Second, func() bool { return c.Distinct() >= n }) != nil {
+		t.Fatalf("consumed %d of %d messages from %s", c.Distinct(), n, addr)
 	}
-	c.SetLogger(log.New(io.Discard, "", 0), nsq.LogLevelError)
-	got := make(chan string, n)
-	c.AddHandler(nsq.HandlerFunc(func(m *nsq.Message) error {
-		got <- string(m.Body)
-		return nil
-	}))
-	if err := c.ConnectToNSQD(addr); err != nil {
-		t.Fatalf("go-nsq connect to %s: %v", addr, err)
-	}
-	defer func() {
-		c.Stop()
-		<-c.StopChan
-	}()
 	bodies := map[string]bool{}
-	deadline := time.After(60 * time.Second)
-	for len(bodies) < n {
-		select {
-		case b := <-got:
-			bodies[b] = true
-		case <-deadline:
-			t.Fatalf("consumed %d of %d messages from %s: %v", len(bodies), n, addr, bodies)
-		}
+	for _, b := range c.Bodies() {
+		bodies[string(b)] = true
 	}
 	return bodies
 }

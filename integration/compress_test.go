@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/internal/testutil/gonsqtest"
 	"github.com/dropin/nsq/nsqd"
 	"github.com/dropin/nsq/nsqd/nsqdtest"
 )
@@ -184,49 +184,37 @@ func goNSQBoundaries(t *testing.T, srv boundaryServer, m wireMode, bodies [][]by
 	// mid-body (with NSQ's nsqd as with ours)
 	cfg.WriteTimeout = 30 * time.Second
 
-	c, err := nsq.NewConsumer(topic, "ch", cfg)
-	if err != nil {
-		t.Fatal(err)
+	c := gonsqtest.Consume(t, topic, "ch", gonsqtest.Options{NSQD: []string{srv.tcp}, Config: func(c *nsq.Config) { *c = *cfg }})
+	defer c.Stop(t)
+	known := make([]string, len(bodies))
+	for i, b := range bodies {
+		known[i] = string(b)
 	}
-	c.SetLogger(quietLogger{}, nsq.LogLevelError)
-	received := make(chan [32]byte, 2*len(bodies))
-	known := map[[32]byte]int{}
-	for _, b := range bodies {
-		known[sha256.Sum256(b)] = len(b)
-	}
-	c.AddHandler(nsq.HandlerFunc(func(msg *nsq.Message) error {
-		d := sha256.Sum256(msg.Body)
-		if _, ok := known[d]; !ok {
-			t.Errorf("consumer: received a corrupt body of %d bytes", len(msg.Body))
-			return nil
-		}
-		received <- d
-		return nil
-	}))
-	if err := c.ConnectToNSQD(srv.tcp); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		c.Stop()
-		<-c.StopChan
-	}()
-	// receive waits for one copy of each body in want (digest -> count)
-	receive := func(what string, want map[[32]byte]int) {
+	need := map[string]int{} // copies of each body published so far
+	// receive waits until every body published so far has arrived as
+	// often as it was published, and no body arrived that was never sent
+	receive := func(what string) {
 		t.Helper()
-		timeout := time.After(20 * time.Second)
-		for len(want) > 0 {
-			select {
-			case d := <-received:
-				if want[d]--; want[d] <= 0 {
-					delete(want, d)
+		done := func() bool {
+			for b, n := range need {
+				if c.Count(b) < n {
+					return false
 				}
-			case <-timeout:
-				var sizes []int
-				for d := range want {
-					sizes = append(sizes, known[d])
-				}
-				t.Fatalf("deliver (%s): bodies of %v bytes not received within 20s", what, sizes)
 			}
+			return true
+		}
+		err := testutil.Poll(20*time.Second, func() bool { return done() || len(c.Unexpected(known)) > 0 })
+		for _, b := range c.Unexpected(known) {
+			t.Fatalf("deliver (%s): received a corrupt body of %d bytes", what, len(b))
+		}
+		if err != nil {
+			var sizes []int
+			for b, n := range need {
+				if c.Count(b) < n {
+					sizes = append(sizes, len(b))
+				}
+			}
+			t.Fatalf("deliver (%s): bodies of %v bytes not received within 20s", what, sizes)
 		}
 	}
 
@@ -254,17 +242,17 @@ func goNSQBoundaries(t *testing.T, srv boundaryServer, m wireMode, bodies [][]by
 			t.Fatal(err)
 		}
 		published(what)
-		receive(what, map[[32]byte]int{sha256.Sum256(b): 1})
+		need[string(b)]++
+		receive(what)
 	}
 	if err := p.MultiPublishAsync(topic, bodies, done); err != nil {
 		t.Fatal(err)
 	}
 	published("MPUB of every size")
-	all := map[[32]byte]int{}
-	for d := range known {
-		all[d] = 1
+	for _, b := range bodies {
+		need[string(b)]++
 	}
-	receive("MPUB of every size", all)
+	receive("MPUB of every size")
 	checkClientFlags(t, srv, "producer", topic, m.flags())
 	checkClientFlags(t, srv, "consumer", topic, m.flags())
 }

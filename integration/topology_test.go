@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	nsq "github.com/nsqio/go-nsq"
 
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/internal/testutil/gonsqtest"
 )
 
 var binDir string
@@ -98,25 +98,6 @@ func publish(t *testing.T, n *proc, topic, body string) {
 	resp.Body.Close()
 }
 
-// collector is a go-nsq handler recording bodies.
-type collector struct {
-	mu   sync.Mutex
-	seen map[string]int
-}
-
-func (c *collector) HandleMessage(m *nsq.Message) error {
-	c.mu.Lock()
-	c.seen[string(m.Body)]++
-	c.mu.Unlock()
-	return nil
-}
-
-func (c *collector) has(body string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.seen[body] > 0
-}
-
 type quietLogger struct{}
 
 func (quietLogger) Output(int, string) error { return nil }
@@ -143,28 +124,18 @@ func TestTopology(t *testing.T) {
 			"%s lists all 3 nsqd", l.name)
 	}
 
-	cfg := nsq.NewConfig()
-	cfg.LookupdPollInterval = time.Second
-	cfg.MaxInFlight = 10
-	consumer, err := nsq.NewConsumer(topic, "ch", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	consumer.SetLogger(quietLogger{}, nsq.LogLevelError)
-	got := &collector{seen: map[string]int{}}
-	consumer.AddHandler(got)
-	if err := consumer.ConnectToNSQLookupds([]string{l1.http, l2.http}); err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Stop()
+	got := gonsqtest.Consume(t, topic, "ch", gonsqtest.Options{Lookupds: []string{l1.http, l2.http}, Config: func(c *nsq.Config) {
+		c.LookupdPollInterval = time.Second
+		c.MaxInFlight = 10
+	}})
 
 	receives := func(n *proc, body string) {
 		t.Helper()
 		publish(t, n, topic, body)
-		testutil.Eventually(t, 30*time.Second, func() bool { return got.has(body) }, "consumer got %q", body)
+		testutil.Eventually(t, 30*time.Second, func() bool { return got.Has(body) }, "consumer got %q", body)
 	}
 	for _, n := range nsqds {
-		testutil.Eventually(t, 30*time.Second, func() bool { return got.has("hello from " + n.name) },
+		testutil.Eventually(t, 30*time.Second, func() bool { return got.Has("hello from " + n.name) },
 			"message published before the consumer started, on %s", n.name)
 		for i := 0; i < 20; i++ {
 			receives(n, fmt.Sprintf("%s-%d", n.name, i))
@@ -197,7 +168,7 @@ func TestTopology(t *testing.T) {
 	l1.Kill(t)
 	n4 := startNSQD(t, "nsqd4", l1, l2)
 	publish(t, n4, topic, "from the new node")
-	testutil.Eventually(t, 30*time.Second, func() bool { return got.has("from the new node") },
+	testutil.Eventually(t, 30*time.Second, func() bool { return got.Has("from the new node") },
 		"a 4th nsqd is discovered through the remaining lookupd")
 	receives(nsqds[1], "still nsqd2")
 	receives(n4, "again nsqd4")

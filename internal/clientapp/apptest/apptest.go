@@ -1,14 +1,11 @@
 package apptest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 
 	"github.com/dropin/nsq/internal/clientapp"
 	"github.com/dropin/nsq/internal/httpapi"
+	"github.com/dropin/nsq/internal/testutil/gonsqtest"
 )
 
 // Publish publishes bodies to topic on the nsqd at tcpAddr, in MPUB
@@ -51,42 +49,10 @@ func Lines(prefix string, n int) [][]byte {
 // not all arrive within timeout.
 func Consume(tb testing.TB, tcpAddr, topic, channel string, n int, timeout time.Duration) [][]byte {
 	tb.Helper()
-	cfg := nsq.NewConfig()
-	cfg.MaxInFlight = 100
-	c, err := nsq.NewConsumer(topic, channel, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c.SetLogger(nil, nsq.LogLevelError)
-	var mu sync.Mutex // guards got
-	var got [][]byte
-	full := make(chan struct{})
-	c.AddHandler(nsq.HandlerFunc(func(m *nsq.Message) error {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, bytes.Clone(m.Body))
-		if len(got) == n {
-			close(full)
-		}
-		return nil
-	}))
-	if err := c.ConnectToNSQD(tcpAddr); err != nil {
-		tb.Fatal(err)
-	}
-	defer func() {
-		c.Stop()
-		<-c.StopChan
-	}()
-	select {
-	case <-full:
-	case <-time.After(timeout):
-		mu.Lock()
-		defer mu.Unlock()
-		tb.Fatalf("consumed %d of %d messages from %s/%s within %s", len(got), n, topic, channel, timeout)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return slices.Clone(got[:n])
+	c := gonsqtest.Consume(tb, topic, channel, gonsqtest.Options{NSQD: []string{tcpAddr}})
+	c.WaitTotal(tb, n, timeout)
+	c.Stop(tb)
+	return c.Bodies()[:n]
 }
 
 // ChannelStats returns topic/channel's counters from the nsqd HTTP API at
