@@ -16,7 +16,19 @@ import (
 	nsq "github.com/nsqio/go-nsq"
 
 	"github.com/dropin/nsq/internal/testutil"
+	"github.com/dropin/nsq/internal/testutil/gonsqtest"
 )
+
+// goNSQConfig is go-nsq's default config with a write deadline for a
+// loaded machine: go-nsq writes IDENTIFY, the TLS handshake and each
+// (deflated) frame within WriteTimeout, 1 s by default, which a
+// race-instrumented run on 2 busy cores misses ("i/o timeout", then "not
+// connected" for the next publish).
+func goNSQConfig() *nsq.Config {
+	c := nsq.NewConfig()
+	c.WriteTimeout = 30 * time.Second
+	return c
+}
 
 type nopLogger struct{}
 
@@ -82,42 +94,9 @@ func roundTrip(t *testing.T, n *NSQD, topic string, cfg func() *nsq.Config, coun
 		checkNegotiated(t, "producer", producer, *want)
 	}
 
-	c, err := nsq.NewConsumer(topic, "ch", cfg())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetLogger(nopLogger{}, nsq.LogLevelError)
-	var mu sync.Mutex
-	got := map[string]bool{}
-	done := make(chan struct{})
-	c.AddHandler(nsq.HandlerFunc(func(m *nsq.Message) error {
-		mu.Lock()
-		defer mu.Unlock()
-		got[string(m.Body)] = true
-		if len(got) == len(bodies) {
-			close(done)
-		}
-		return nil
-	}))
-	if err := c.ConnectToNSQD(addr); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		c.Stop()
-		<-c.StopChan
-	}()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		mu.Lock()
-		defer mu.Unlock()
-		for _, b := range bodies {
-			if !got[b] {
-				t.Errorf("message of %d bytes not received", len(b))
-			}
-		}
-		t.Fatalf("received %d of %d", len(got), len(bodies))
-	}
+	c := gonsqtest.Consume(t, topic, "ch", gonsqtest.Options{NSQD: []string{addr}, Config: func(c *nsq.Config) { *c = *cfg() }})
+	defer c.Stop(t)
+	c.WaitAll(t, bodies, 20*time.Second)
 	if want != nil {
 		ch := channelStatsOf(t, n, topic, "ch")
 		if ch == nil || len(ch.Clients) != 1 {
@@ -196,7 +175,7 @@ func TestGoNSQFeatures(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := func() *nsq.Config {
-				c := nsq.NewConfig()
+				c := goNSQConfig()
 				c.TlsConfig = &tls.Config{InsecureSkipVerify: true}
 				c.MaxInFlight = 50
 				tc.set(c)
@@ -229,7 +208,7 @@ func TestTLSRequired(t *testing.T) {
 	}
 	// with TLS everything works
 	roundTrip(t, n, "tlsonly", func() *nsq.Config {
-		c := nsq.NewConfig()
+		c := goNSQConfig()
 		c.TlsV1 = true
 		c.TlsConfig = &tls.Config{InsecureSkipVerify: true}
 		return c
@@ -265,14 +244,14 @@ func TestTLSClientAuthPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	roundTrip(t, n, "mtls", func() *nsq.Config {
-		c := nsq.NewConfig()
+		c := goNSQConfig()
 		c.TlsV1 = true
 		c.TlsConfig = &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}
 		return c
 	}, 5, nil) // /stats needs HTTPS here
 	// without a client certificate the handshake fails
 	p, _ := nsq.NewProducer(n.RealTCPAddr().String(), func() *nsq.Config {
-		c := nsq.NewConfig()
+		c := goNSQConfig()
 		c.TlsV1 = true
 		c.TlsConfig = &tls.Config{InsecureSkipVerify: true}
 		return c
@@ -466,7 +445,7 @@ func TestTLSMinVersion(t *testing.T) {
 		ok  bool
 	}{{tls.VersionTLS11, false}, {tls.VersionTLS12, true}, {tls.VersionTLS13, true}} {
 		p, _ := nsq.NewProducer(n.RealTCPAddr().String(), func() *nsq.Config {
-			c := nsq.NewConfig()
+			c := goNSQConfig()
 			c.TlsV1 = true
 			c.TlsConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, MaxVersion: tc.max}
 			return c
