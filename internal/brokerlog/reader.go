@@ -10,9 +10,11 @@ import (
 // ErrGone: the reader's topic or channel was deleted (or recreated).
 var ErrGone = errors.New("brokerlog: topic or channel no longer exists")
 
-// scanChunk is how many bytes of log a scan asks for at a time: small
-// enough that a reader wanting a few messages does not decode a megabyte.
-const scanChunk = 64 << 10
+// scanChunk is how many bytes of log a scan asks for at a time: about
+// five publish entries of MPUB 200 × 200 B (a channel's 1024-message
+// window in one read), small enough that a reader wanting a few messages
+// does not decode megabytes.
+const scanChunk = 256 << 10
 
 // scanPos is a place in a topic's messages: reading the log from entry at
 // on, the first message of the topic met has sequence number seq.

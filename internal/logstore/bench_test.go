@@ -64,3 +64,38 @@ func BenchmarkGroupCommit200(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEntriesSequential reads a log of MPUB-sized entries (48 KiB,
+// about 200 messages of 200 B) in order with a 256 KiB budget per call, as
+// a channel reader does. Bytes are entry bytes returned.
+func BenchmarkEntriesSequential(b *testing.B) {
+	l, err := Open(Options{FS: vfs.OS(), Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	const n, size = 512, 48 << 10
+	data := make([]byte, size)
+	ents := make([]Entry, 0, 16)
+	for i := 0; i < n; i += 16 {
+		ents = ents[:0]
+		for k := 0; k < 16; k++ {
+			ents = append(ents, Entry{Index: uint64(i + k + 1), Term: 1, Kind: 1, Data: data})
+		}
+		if err := l.Append(ents); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.SetBytes(n * size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for next := uint64(1); next <= n; {
+			got, err := l.Entries(next, n+1, 256<<10)
+			if err != nil {
+				b.Fatal(err)
+			}
+			next += uint64(len(got))
+		}
+	}
+}

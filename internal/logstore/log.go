@@ -49,10 +49,13 @@ type Log struct {
 	dirDirty bool       // guarded by wmu: a segment was created or removed since the last SyncDir
 	broken   error      // guarded by wmu (and written under mu too, read under either)
 
-	mu     sync.RWMutex // guards segs, terms, closed; never held across file writes
+	mu     sync.RWMutex // guards segs, terms, closed, gen; never held across file writes
 	segs   []*segment
 	terms  []termRun // term changes, ascending by index
 	closed bool
+	gen    uint64 // bumped whenever entries may move to other offsets (truncate, reset, remove)
+
+	hints readHints // where recent reads ended (see readhint.go)
 }
 
 type termRun struct{ index, term uint64 }
@@ -239,21 +242,25 @@ func (l *Log) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
 		a, b := max(lo, s.first), min(hi, s.last()+1)
 		spans = append(spans, span{*s, a, b})
 	}
+	gen := l.gen
 	l.mu.RUnlock()
 	var out []Entry
 	var total uint64
 	for _, sp := range spans {
 		var got uint64
-		var err error
 		budget := uint64(0)
 		if maxBytes > total {
 			budget = maxBytes - total
 		}
 		before := len(out)
-		out, got, err = sp.s.read(sp.lo, sp.hi, budget, out)
+		from := l.hints.get(gen, sp.s.first, sp.lo)
+		var end readPos
+		var err error
+		out, got, end, err = sp.s.read(sp.lo, sp.hi, budget, out, from)
 		if err != nil {
 			return out, err
 		}
+		l.hints.put(gen, sp.s.first, from, end)
 		total += got
 		if uint64(len(out)-before) < sp.hi-sp.lo {
 			break // byte budget reached

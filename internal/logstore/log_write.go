@@ -201,6 +201,7 @@ func (l *Log) TruncateSuffix(from uint64) error {
 		return err
 	}
 	l.mu.Lock()
+	l.gen++
 	a.n = from - a.first
 	a.size = off
 	a.offs = a.offs[:(a.n+indexEvery-1)/indexEvery]
@@ -224,6 +225,7 @@ func (l *Log) removeNewestLocked(a *segment) error {
 	}
 	l.dirDirty = true
 	l.mu.Lock()
+	l.gen++
 	l.segs = l.segs[:len(l.segs)-1]
 	l.mu.Unlock()
 	return nil
@@ -278,6 +280,7 @@ func (l *Log) resetLocked(from uint64) error {
 		return err
 	}
 	l.mu.Lock()
+	l.gen++
 	l.segs = []*segment{s}
 	l.terms = nil
 	l.mu.Unlock()

@@ -118,10 +118,19 @@ func recordHeaderLen(buf []byte) int {
 // read returns entries lo..hi-1 (all inside this segment), stopping early
 // once maxBytes of Data have been collected (but always returning at least
 // one entry).
-func (s *segment) read(lo, hi uint64, maxBytes uint64, out []Entry) ([]Entry, uint64, error) {
+//
+// from, if it lies between the sparse index entry before lo and lo, is
+// where decoding starts instead (the end of an earlier read, so a
+// sequential reader does not decode up to indexEvery-1 entries again). The
+// returned readPos is where this read stopped: the next entry's index and
+// offset.
+func (s *segment) read(lo, hi uint64, maxBytes uint64, out []Entry, from readPos) ([]Entry, uint64, readPos, error) {
 	k := (lo - s.first) / indexEvery
 	off := s.offs[k]
 	idx := s.first + k*indexEvery
+	if from.index > idx && from.index <= lo && from.off > off {
+		idx, off = from.index, from.off
+	}
 	end := s.size
 	var total uint64
 	var buf []byte
@@ -143,12 +152,12 @@ func (s *segment) read(lo, hi uint64, maxBytes uint64, out []Entry) ([]Entry, ui
 				want = rem
 			}
 			if want <= int64(len(buf)-rel) {
-				return out, total, fmt.Errorf("%w: %s: entry %d runs past the indexed end", ErrCorrupt, s.name, idx)
+				return out, total, readPos{}, fmt.Errorf("%w: %s: entry %d runs past the indexed end", ErrCorrupt, s.name, idx)
 			}
 			nb := make([]byte, want)
 			m, rerr := s.f.ReadAt(nb, off)
 			if rerr != nil && !(errors.Is(rerr, io.EOF) && int64(m) == want) {
-				return out, total, fmt.Errorf("read %s at %d: %w", s.name, off, rerr)
+				return out, total, readPos{}, fmt.Errorf("read %s at %d: %w", s.name, off, rerr)
 			}
 			buf, bufOff = nb, off
 			continue
@@ -156,11 +165,11 @@ func (s *segment) read(lo, hi uint64, maxBytes uint64, out []Entry) ([]Entry, ui
 		if err != nil || e.Index != idx {
 			// Indexed bytes were good when written or scanned; this is
 			// damage after the fact. Never serve it.
-			return out, total, fmt.Errorf("%w: %s: entry %d: %v", ErrCorrupt, s.name, idx, err)
+			return out, total, readPos{}, fmt.Errorf("%w: %s: entry %d: %v", ErrCorrupt, s.name, idx, err)
 		}
 		if idx >= lo {
 			if len(out) > 0 && total+uint64(len(e.Data)) > maxBytes {
-				return out, total, nil
+				return out, total, readPos{idx, off}, nil
 			}
 			total += uint64(len(e.Data))
 			out = append(out, e)
@@ -168,7 +177,7 @@ func (s *segment) read(lo, hi uint64, maxBytes uint64, out []Entry) ([]Entry, ui
 		off += int64(n)
 		idx++
 	}
-	return out, total, nil
+	return out, total, readPos{idx, off}, nil
 }
 
 // offsetOf returns the file offset of entry i of the segment (to truncate
