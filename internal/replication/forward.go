@@ -3,6 +3,7 @@ package replication
 import (
 	"bytes"
 	"hash/maphash"
+	"slices"
 	"time"
 )
 
@@ -88,5 +89,61 @@ func (n *Node) failForwarded(err error) {
 			p.finish(0, err)
 		}
 		delete(n.forwarded, k)
+	}
+}
+
+// reproposeForwarded runs on a node that just became leader while some of
+// its forwarded proposals are open. The new leader's log is the group's
+// log from now on: a forwarded entry that is in it (after the applied
+// index) will commit and be matched as usual; one that is not can never
+// commit anywhere (the old leader dropped it, e.g. during a leadership
+// transfer to this node, or it sat only in logs this leader overwrites),
+// so proposing it again here cannot make a duplicate.
+func (n *Node) reproposeForwarded() {
+	n.reforward = false
+	inLog := map[fwdKey][][]byte{}
+	last, _ := n.opts.Storage.LastIndex()
+	for lo := n.applied + 1; lo <= last; {
+		ents, err := n.opts.Storage.Entries(lo, last+1, 8<<20)
+		if err != nil || len(ents) == 0 {
+			return // keep waiting: they time out as before
+		}
+		for _, e := range ents {
+			if d := e.GetData(); len(d) > 0 {
+				k := fwdHash(d)
+				inLog[k] = append(inLog[k], d)
+			}
+		}
+		lo = ents[len(ents)-1].GetIndex() + 1
+	}
+	var again []*Proposal
+	for k, list := range n.forwarded {
+		kept := list[:0]
+		for _, p := range list {
+			found := false
+			for i, d := range inLog[k] {
+				if bytes.Equal(d, p.fwdData) {
+					inLog[k] = append(inLog[k][:i], inLog[k][i+1:]...) // one log entry answers one proposal
+					found = true
+					break
+				}
+			}
+			if found {
+				kept = append(kept, p)
+			} else {
+				p.fwdData = nil
+				again = append(again, p)
+			}
+		}
+		if len(kept) == 0 {
+			delete(n.forwarded, k)
+		} else {
+			n.forwarded[k] = kept
+		}
+	}
+	if len(again) > 0 {
+		slices.SortFunc(again, func(a, b *Proposal) int { return a.deadline.Compare(b.deadline) })
+		n.opts.Logf("replication: group %d node %d: leading with %d forwarded proposals not in the log, proposing them again", n.opts.Group, n.opts.ID, len(again))
+		n.propose(again)
 	}
 }

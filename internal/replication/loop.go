@@ -64,6 +64,9 @@ func (n *Node) run() {
 		for i := 0; i < maxBatch && n.Err() == nil && n.rn.HasReady(); i++ {
 			n.handleReady(n.rn.Ready())
 		}
+		if n.reforward && n.Err() == nil {
+			n.reproposeForwarded()
+		}
 		if n.Err() == nil {
 			n.maybeSnapshot()
 		}
@@ -139,7 +142,11 @@ func (n *Node) propose(ps []*Proposal) {
 func (n *Node) handleReady(rd raft.Ready) {
 	if rd.SoftState != nil {
 		n.lead.Store(rd.SoftState.Lead)
-		n.leading.Store(rd.SoftState.RaftState == raft.StateLeader)
+		leading := rd.SoftState.RaftState == raft.StateLeader
+		if leading && !n.leading.Load() && len(n.forwarded) > 0 {
+			n.reforward = true // after this Ready: reforward.go
+		}
+		n.leading.Store(leading)
 	}
 	// The snapshot first: the Ready's entries follow it.
 	if !raft.IsEmptySnap(rd.Snapshot) {

@@ -124,6 +124,7 @@ type Node struct {
 
 	pending   map[uint64]*Proposal   // by index; owned by the loop
 	forwarded map[fwdKey][]*Proposal // forwarded, by data hash; owned by the loop
+	reforward bool                   // became leader with forwarded proposals open; owned by the loop
 	applied   uint64                 // owned by the loop
 	snapTry   uint64                 // owned by the loop: applied index of the last automatic snapshot attempt
 
