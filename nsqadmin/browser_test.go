@@ -358,9 +358,7 @@ func TestBrowserPagesAndActions(t *testing.T) {
 		b.screenshot("nodes")
 		b.open(a.url+"/nodes/"+url.PathEscape(c.node(0)), "node")
 		b.waitJS(`document.querySelector('tbody[data-topic="orders"] tr[data-channel="billing"]')`, "node's channels")
-		if got := b.text(`[data-tile="clients"] .tile-value`); got != "1" {
-			t.Errorf("node consumers = %q", got)
-		}
+		b.waitJS(`document.querySelector('[data-tile="clients"] .tile-value').innerText.trim() === "1"`, "node consumers tile 1")
 		b.screenshot("node")
 	})
 

@@ -166,6 +166,9 @@ func (c *liveCluster) consume(tb testing.TB, i int, topic, channel, clientID str
 	cfg.ClientID = clientID
 	cfg.Hostname = clientID + ".example"
 	cfg.MaxInFlight = 5
+	// go-nsq's 1 s write deadline drops the connection on a loaded
+	// machine, and the page then briefly shows no consumer
+	cfg.WriteTimeout = 30 * time.Second
 	cons, err := nsq.NewConsumer(topic, channel, cfg)
 	if err != nil {
 		tb.Fatal(err)
