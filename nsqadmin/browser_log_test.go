@@ -42,7 +42,10 @@ func TestBrowserRewindLog(t *testing.T) {
 	c.createChannel(t, 0, "events", "work")
 	c.publish(t, 0, "events", total)
 	c.waitProducers(t, "events", 1)
-	a := startAdmin(t, c.lookupdMode)
+	a := startAdmin(t, func(o *Options) {
+		c.lookupdMode(o)
+		o.HTTPClientRequestTimeout = 10 * time.Second // a loaded machine's nsqd may be slow; the page must not fail
+	})
 
 	var got atomic.Int64
 	consumeAll := func(want int64, name string) {
@@ -86,8 +89,7 @@ func TestBrowserRewindLog(t *testing.T) {
 		b.open(a.url+"/topics/events", "topic")
 		b.waitJS(`document.querySelector('button[data-action="new-channel"]') && !document.querySelector('button[data-action="new-channel"]').disabled`, "new channel enabled")
 		evalJS[bool](b, `(() => { document.getElementById('nc-name').value = 'audit'; document.getElementById('nc-from').value = 'earliest'; return true; })()`)
-		b.click(`button[data-action="new-channel"]`)
-		b.waitJS(`document.getElementById('confirm').open`, "create confirmation")
+		openConfirm(t, b, `button[data-action="new-channel"]`)
 		if body := b.text(`#confirm-body [data-field="replay-count"]`); !strings.Contains(body, "25 messages will be delivered again") {
 			t.Errorf("confirmation %q", body)
 		}

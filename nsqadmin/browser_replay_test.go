@@ -15,6 +15,27 @@ import (
 // on a node in log mode or a replicated cluster; browser_log_test.go runs
 // the rewind against a real nsqd in --storage=log.
 
+// openConfirm clicks sel, a replay button, until the confirmation that
+// follows its dry run opens: on a loaded machine the dry run can fail
+// with a timeout (an error toast), and the person would click again.
+func openConfirm(t *testing.T, b *browser, sel string) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		evalJS[bool](b, `(() => { document.querySelectorAll('.toast-error').forEach((e) => e.remove()); return true; })()`)
+		b.waitJS(`document.querySelector(`+jsQuote(sel)+`) && !document.querySelector(`+jsQuote(sel)+`).disabled`, sel+" enabled")
+		b.click(sel)
+		b.waitJS(`document.getElementById('confirm').open || document.querySelector('.toast-error')`, "confirmation or error after "+sel)
+		if evalJS[bool](b, `document.getElementById('confirm').open`) {
+			return
+		}
+		msg := b.text(`.toast-error`)
+		if attempt == 3 {
+			t.Fatalf("%s: no confirmation after %d tries: %s", sel, attempt, msg)
+		}
+		t.Logf("%s: try %d failed: %s", sel, attempt, msg)
+	}
+}
+
 // rewindInBrowser rewinds the open channel page to the earliest retained
 // message and checks that the confirmation, shown after the dry run,
 // says that want messages will be delivered again.
@@ -22,8 +43,7 @@ func rewindInBrowser(t *testing.T, b *browser, want int64, shot string) {
 	t.Helper()
 	b.waitJS(`document.querySelector('button[data-action="rewind"]') && !document.querySelector('button[data-action="rewind"]').disabled`, "rewind enabled")
 	evalJS[bool](b, `(() => { document.getElementById('rw-from').value = 'earliest'; return true; })()`)
-	b.click(`button[data-action="rewind"]`)
-	b.waitJS(`document.getElementById('confirm').open`, "rewind confirmation")
+	openConfirm(t, b, `button[data-action="rewind"]`)
 	wantText := thousands(want) + " messages will be delivered again"
 	if body := b.text(`#confirm-body [data-field="replay-count"]`); !strings.Contains(body, wantText) {
 		t.Errorf("confirmation %q lacks %q", body, wantText)
@@ -37,7 +57,10 @@ func TestBrowserReplayFake(t *testing.T) {
 	b := newBrowser(t)
 	b.allow("Failed to load resource") // the fakes have no dead-letter or peek routes
 	c := replayCluster(t)
-	a := startAdmin(t, c.lookupdMode)
+	a := startAdmin(t, func(o *Options) {
+		c.lookupdMode(o)
+		o.HTTPClientRequestTimeout = 10 * time.Second // a loaded machine's nsqd may be slow; the page must not fail
+	})
 
 	t.Run("rewind a channel", func(t *testing.T) {
 		b.tb = t
@@ -58,8 +81,7 @@ func TestBrowserReplayFake(t *testing.T) {
 		b.waitJS(`document.querySelector('button[data-action="new-channel"]') && !document.querySelector('button[data-action="new-channel"]').disabled`, "new channel enabled")
 		evalJS[bool](b, `(() => { document.getElementById('nc-name').value = 'replica'; document.getElementById('nc-from').value = 'time';
 			document.getElementById('nc-time').value = '1970-01-01T00:00:02'; return true; })()`)
-		b.click(`button[data-action="new-channel"]`)
-		b.waitJS(`document.getElementById('confirm').open`, "create confirmation")
+		openConfirm(t, b, `button[data-action="new-channel"]`)
 		// the browser's time zone decides which instant 00:00:02 is: the
 		// count comes from the dry run, whatever it is
 		body := b.text(`#confirm-body [data-field="replay-count"]`)
@@ -72,8 +94,7 @@ func TestBrowserReplayFake(t *testing.T) {
 			t.Fatal("cancel created the channel")
 		}
 		evalJS[bool](b, `(() => { document.getElementById('nc-from').value = 'earliest'; return true; })()`)
-		b.click(`button[data-action="new-channel"]`)
-		b.waitJS(`document.getElementById('confirm').open`, "create confirmation")
+		openConfirm(t, b, `button[data-action="new-channel"]`)
 		if body := b.text(`#confirm-body [data-field="replay-count"]`); !strings.Contains(body, "5 messages will be delivered again") {
 			t.Errorf("confirmation %q", body)
 		}
