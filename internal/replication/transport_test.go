@@ -81,3 +81,49 @@ func TestTCPTransportBounded(t *testing.T) {
 	default:
 	}
 }
+
+// TestTCPTransportRoutesMemberToNode: a member id without an address of
+// its own (a node's next incarnation, MemberID(3, 1)) goes to its node's
+// address, and a snapshot send reports its outcome.
+func TestTCPTransportRoutesMemberToNode(t *testing.T) {
+	got := make(chan *pb.Message, 10)
+	b, err := NewTCPTransport(TCPOptions{Listen: "127.0.0.1:0", Handler: func(group uint64, m *pb.Message) { got <- m }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	a, err := NewTCPTransport(TCPOptions{Listen: "127.0.0.1:0", Peers: map[uint64]string{3: b.Addr()},
+		Handler: func(uint64, *pb.Message) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	to := MemberID(3, 1)
+	if NodeOf(to) != 3 || to == 3 {
+		t.Fatalf("MemberID(3,1) = %d, NodeOf = %d", to, NodeOf(to))
+	}
+	done := make(chan error, 1)
+	a.SendSnapshot(1, &pb.Message{To: new(to), Type: pb.MsgSnap.Enum(), Snapshot: &pb.Snapshot{Data: []byte("state")}},
+		func(err error) { done <- err })
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("snapshot send: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no snapshot outcome in 20s")
+	}
+	select {
+	case m := <-got:
+		if m.GetTo() != to || string(m.GetSnapshot().GetData()) != "state" {
+			t.Fatalf("got %v", m)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("message for the new incarnation did not reach its node's address")
+	}
+	// An id of an unknown node fails at once.
+	a.SendSnapshot(1, &pb.Message{To: new(MemberID(9, 1)), Type: pb.MsgSnap.Enum()}, func(err error) { done <- err })
+	if err := <-done; err == nil {
+		t.Fatal("snapshot to an unknown node reported success")
+	}
+}
