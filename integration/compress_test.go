@@ -32,6 +32,11 @@ const boundaryMaxMsgSize = 1<<20 + 64<<10 + 7
 // still holds and would hide a message stuck there.
 const boundaryHeartbeat = 2 * time.Minute
 
+// boundaryWait is how long a test waits for a message: well under
+// boundaryHeartbeat, long enough for deflate level 9 of a 1 MiB body under
+// -race on a loaded 2-core machine (a tls_deflate9 round took 18 s at load 9).
+const boundaryWait = 60 * time.Second
+
 // boundarySizes are message bodies on both sides of the buffer sizes a
 // message crosses: nsqd's 16 KiB read and output buffers (a frame over
 // twice the free space goes past the buffer), the 32 KiB deflate window,
@@ -203,7 +208,7 @@ func goNSQBoundaries(t *testing.T, srv boundaryServer, m wireMode, bodies [][]by
 			}
 			return true
 		}
-		err := testutil.Poll(20*time.Second, func() bool { return done() || len(c.Unexpected(known)) > 0 })
+		err := testutil.Poll(boundaryWait, func() bool { return done() || len(c.Unexpected(known)) > 0 })
 		for _, b := range c.Unexpected(known) {
 			t.Fatalf("deliver (%s): received a corrupt body of %d bytes", what, len(b))
 		}
@@ -214,7 +219,7 @@ func goNSQBoundaries(t *testing.T, srv boundaryServer, m wireMode, bodies [][]by
 					sizes = append(sizes, len(b))
 				}
 			}
-			t.Fatalf("deliver (%s): bodies of %v bytes not received within 20s", what, sizes)
+			t.Fatalf("deliver (%s): bodies of %v bytes not received within %s", what, sizes, boundaryWait)
 		}
 	}
 
@@ -362,7 +367,7 @@ func nodeWithNSQJS(t *testing.T) string {
 	return node
 }
 
-// runNode runs a script in nsqjs/ for at most 120 s and returns its
+// runNode runs a script in nsqjs/ for at most 300 s and returns its
 // combined output.
 func runNode(t *testing.T, node string, args ...string) string {
 	t.Helper()
@@ -380,10 +385,10 @@ func runNode(t *testing.T, node string, args ...string) string {
 		if err != nil {
 			return fmt.Sprintf("%s\n(exit: %v)", out.String(), err)
 		}
-	case <-time.After(120 * time.Second):
+	case <-time.After(300 * time.Second):
 		cmd.Process.Kill()
 		<-done
-		return out.String() + "\n(killed after 120s)"
+		return out.String() + "\n(killed after 300s)"
 	}
 	return out.String()
 }

@@ -18,7 +18,7 @@ const [tcpPort, httpPort, topic, optionsJSON, sizesArg] = process.argv.slice(2);
 const conn = JSON.parse(optionsJSON);
 const sizes = sizesArg.split(',').map(Number);
 const want = {tls: !!conn.tls, snappy: !!conn.snappy, deflate: !!conn.deflate};
-const waitMs = 20000;
+const waitMs = 60000; // boundaryWait in compress_test.go: under the 2 min heartbeat
 
 function fail(what, err) {
   console.log(`FAIL ${what}: ${err}`);

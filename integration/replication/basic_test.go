@@ -134,8 +134,9 @@ func TestReplicatedPublishConsume(t *testing.T) {
 	if s == nil || s.NodeID != 1 || s.Factor != 3 || len(s.Groups) != 3 {
 		t.Fatalf("replication section: %+v", s)
 	}
+	// the consumer's FINs keep riding commits, so the index may have moved on
 	g := s.Groups[0]
-	if g.ID != 1 || g.Leader != 1 || !g.HasQuorum || g.CommitIndex != commits[1] || len(g.Members) != 3 {
+	if g.ID != 1 || g.Leader != 1 || !g.HasQuorum || g.CommitIndex < commits[1] || len(g.Members) != 3 {
 		t.Fatalf("group 1 on node 1: %+v", g)
 	}
 	for _, m := range g.Members {
