@@ -72,7 +72,8 @@
 //
 // Log: wmu (writers; held across file writes) before mu (in-memory index;
 // never held across a write, held for reading while Entries copies segment
-// views). Committer: mu (pending, queued bytes, write-side indexes; its
+// views). hints.mu (where recent reads ended, readhint.go) is a leaf, never
+// held with mu. Committer: mu (pending, queued bytes, write-side indexes; its
 // conds wake and room) and amu (applied index, apply queue) are never held
 // together; a proposer waits on room only in Propose, holding nothing of the
 // committer's; neither is held while
