@@ -38,7 +38,14 @@
 // no lock) counts the record bytes durable queues hold in memory and
 // refuses a publish, before any queue is touched, unless the data file
 // system has room for it, a copy per channel, all of memory and a margin.
-// A record the backend still refuses stays in memory.
+// A record the backend still refuses stays in memory. In --storage=log the
+// same diskRoom gates every proposal to the log (logmode_topic.go), so a
+// publish is refused before it is accepted there too.
+//
+// --storage=log on a data directory of NSQ disk queues imports them first
+// (logmode_import.go, nsqdir.go): a complete log is built beside it,
+// renamed into place, and only then are the NSQ files removed; see
+// README "What OK means" and docs/storage-format.md.
 //
 // # Order
 //
