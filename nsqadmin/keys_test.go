@@ -112,7 +112,7 @@ func shape(t *testing.T, data []byte, replace *strings.Replacer) string {
 		case map[string]any:
 			var ks []string
 			for k, e := range x {
-				ks = append(ks, replace.Replace(k)+":"+jsonKind(e))
+				ks = append(ks, replace.Replace(k)+":"+testutil.JSONKind(e))
 				walk(path+"."+replace.Replace(k), e)
 			}
 			sort.Strings(ks)
@@ -137,24 +137,6 @@ func orTop(p string) string {
 		return "."
 	}
 	return p
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "bool"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 const (

@@ -377,27 +377,9 @@ func normJSON(v any, r *strings.Replacer) any {
 	return v
 }
 
-func kind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case json.Number:
-		return "number"
-	case bool:
-		return "bool"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
 func (c *comparer) diffJSON(path string, a, b any, add func(string, ...any)) {
-	if kind(a) != kind(b) {
-		add("%s: ref %s %s our %s %s", orRoot(path), kind(a), clip(jsonText(a)), kind(b), clip(jsonText(b)))
+	if testutil.JSONKind(a) != testutil.JSONKind(b) {
+		add("%s: ref %s %s our %s %s", orRoot(path), testutil.JSONKind(a), clip(jsonText(a)), testutil.JSONKind(b), clip(jsonText(b)))
 		return
 	}
 	last := path[strings.LastIndexAny(path, ".]")+1:]

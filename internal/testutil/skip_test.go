@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,5 +46,17 @@ func TestSkipWritesLog(t *testing.T) {
 		"set NSQ_TEST_REQUIRED=1 to make this a failure\n"
 	if string(b) != want {
 		t.Fatalf("skip log:\n%q\nwant\n%q", b, want)
+	}
+}
+
+func TestJSONKind(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{{nil, "null"}, {map[string]any{}, "object"}, {[]any{}, "array"}, {"x", "string"},
+		{1.5, "number"}, {json.Number("2"), "number"}, {true, "bool"}, {3, "int"}} {
+		if got := JSONKind(tc.v); got != tc.want {
+			t.Errorf("JSONKind(%#v) = %s, want %s", tc.v, got, tc.want)
+		}
 	}
 }
