@@ -103,9 +103,17 @@ func TestDeadLetterIDsDifferFromOriginals(t *testing.T) {
 }
 
 // TestChannelConfigPersisted sets a channel's limit and dead-letter topic,
-// reads them back, and finds them again after a restart.
+// reads them back, and finds them again after a restart, in both storage
+// modes (nsqd.dat, or logSettingsFile beside the log).
 func TestChannelConfigPersisted(t *testing.T) {
+	for _, mode := range []struct{ storage, file string }{{StorageDiskQueue, metadataFile}, {StorageLog, logSettingsFile}} {
+		t.Run(mode.storage, func(t *testing.T) { testChannelConfigPersisted(t, mode.storage, mode.file) })
+	}
+}
+
+func testChannelConfigPersisted(t *testing.T, storage, file string) {
 	opts := testOptions(t)
+	opts.Storage = storage
 	n, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -124,9 +132,9 @@ func TestChannelConfigPersisted(t *testing.T) {
 	if cfg != want {
 		t.Fatalf("got %+v want %+v", cfg, want)
 	}
-	data, _ := os.ReadFile(filepath.Join(opts.DataPath, metadataFile))
+	data, _ := os.ReadFile(filepath.Join(opts.DataPath, file))
 	if !strings.Contains(string(data), `"max_attempts":3,"dead_letter_topic":"jobs-poison"`) {
-		t.Fatalf("nsqd.dat: %s", data)
+		t.Fatalf("%s: %s", file, data)
 	}
 	n.Exit()
 
@@ -150,9 +158,9 @@ func TestChannelConfigPersisted(t *testing.T) {
 	if cfg.DeadLetterTopic != "jobs.dead" || cfg.ChannelDeadLetterTopic != "" {
 		t.Fatalf("reset: %+v", cfg)
 	}
-	data, _ = os.ReadFile(filepath.Join(opts.DataPath, metadataFile))
+	data, _ = os.ReadFile(filepath.Join(opts.DataPath, file))
 	if strings.Contains(string(data), "max_attempts") || strings.Contains(string(data), "dead_letter") {
-		t.Fatalf("defaults are left out of nsqd.dat: %s", data)
+		t.Fatalf("defaults are left out of %s: %s", file, data)
 	}
 }
 

@@ -150,6 +150,10 @@ func (lm *logMode) doAll(what string, op func(e *brokerlog.Engine) *logstore.Pro
 func (n *NSQD) loadFromLog() error {
 	n.loading.Store(true)
 	defer n.loading.Store(false)
+	settings, err := n.readLogSettings()
+	if err != nil {
+		return err
+	}
 	st := n.lm.eng.State()
 	for _, ti := range st.Topics() {
 		if !names.IsValidTopicName(ti.Name) {
@@ -173,6 +177,7 @@ func (n *NSQD) loadFromLog() error {
 			}
 			c.paused.Store(ci.Paused)
 		}
+		n.applyLogSettings(t, settings[ti.Name])
 		t.start()
 	}
 	return nil

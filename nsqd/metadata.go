@@ -18,6 +18,12 @@ import (
 // state.
 const metadataFile = "nsqd.dat"
 
+// logSettingsFile holds, in --storage=log, what the log does not: channel
+// dead-letter settings and the dead-letter-target mark of topics. Same
+// JSON as nsqd.dat, under another name so a log data directory is never
+// taken for an NSQ one; topics and channels themselves come from the log.
+const logSettingsFile = "nsqd.settings.json"
+
 // metaChannel is one channel of nsqd.dat. The dead-letter fields are ours
 // and left out when unset; NSQ's nsqd ignores them when it reads the file.
 type metaChannel struct {
@@ -137,10 +143,12 @@ func (n *NSQD) snapshotMetadata() metadata {
 	return m
 }
 
-// persistMetadata writes nsqd.dat atomically: a temp file, fsync, rename.
+// persistMetadata writes nsqd.dat (in log mode logSettingsFile) atomically:
+// a temp file, fsync, rename.
 func (n *NSQD) persistMetadata() error {
+	name := metadataFile
 	if n.lm != nil {
-		return nil // the log holds topics and channels
+		name = logSettingsFile
 	}
 	n.metaMu.Lock()
 	defer n.metaMu.Unlock()
@@ -148,7 +156,7 @@ func (n *NSQD) persistMetadata() error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(n.opts.DataPath, metadataFile)
+	path := filepath.Join(n.opts.DataPath, name)
 	tmp := fmt.Sprintf("%s.%d.tmp", path, rand.Int())
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -196,5 +204,46 @@ func (n *NSQD) metadataLoop() {
 		case <-n.exitCh:
 			return
 		}
+	}
+}
+
+// readLogSettings reads logSettingsFile by topic name (empty when absent).
+func (n *NSQD) readLogSettings() (map[string]metaTopic, error) {
+	path := filepath.Join(n.opts.DataPath, logSettingsFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read %s: %w", path, err)
+	}
+	var m metadata
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("failed to parse %s: %w", path, err)
+	}
+	byName := make(map[string]metaTopic, len(m.Topics))
+	for _, mt := range m.Topics {
+		byName[mt.Name] = mt
+	}
+	return byName, nil
+}
+
+// applyLogSettings gives a topic the log recreated, and its channels, their
+// saved settings before it starts delivering. It creates nothing: an entry
+// of a deleted channel is ignored (and dropped at the next write).
+func (n *NSQD) applyLogSettings(t *Topic, mt metaTopic) {
+	if mt.DeadLetterTarget {
+		t.deadTarget.Store(true)
+	}
+	for _, mc := range mt.Channels {
+		c, ok := t.getExistingChannel(mc.Name)
+		if !ok {
+			continue
+		}
+		if err := checkDeadLetterTopic(t.name, mc.DeadLetterTopic); err != nil {
+			n.log.Logf(lg.WARN, "CHANNEL(%s:%s): ignoring dead_letter_topic in %s - %s", t.name, mc.Name, logSettingsFile, err)
+			mc.DeadLetterTopic = ""
+		}
+		c.setDeadLetterConfig(mc.MaxAttempts, mc.DeadLetterTopic)
 	}
 }
