@@ -3,6 +3,7 @@ package refdiff
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -227,7 +228,16 @@ func TestNSQAdminLookupdMode(t *testing.T) {
 		req{name: "tombstone bad topic", method: "DELETE", path: "/api/nodes/" + node, body: `{"topic":"a$"}`},
 		req{name: "tombstone unknown node", method: "DELETE", path: "/api/nodes/127.0.0.1:1", body: `{"topic":"t2"}`},
 		req{name: "tombstone", method: "DELETE", path: "/api/nodes/" + node, body: `{"topic":"t3"}`, ourBody: `{"topic":"t4"}`},
-		req{name: "nodes after tombstone", path: "/api/nodes"},
+	)
+	httpPair(t, c, ref.http, our.http, reqs)
+	// the channel creates and deletes above reach lookupd through nsqd's
+	// REGISTER/UNREGISTER, after their answers: both sides must read the
+	// node list once lookupd has settled, not one before and one after
+	waitLookupdSettled(t, cl.lookupd.http)
+	reqs = []req{
+		{name: "nodes after tombstone", path: "/api/nodes"},
+	}
+	reqs = append(reqs,
 		req{name: "delete topic", method: "DELETE", path: "/api/topics/t5", ourPath: "/api/topics/t6"},
 		req{name: "PUT config log_level", method: "PUT", path: "/config/log_level", body: "warn"},
 		req{name: "PUT config bad", method: "PUT", path: "/config/log_level", body: "loud"},
@@ -235,6 +245,29 @@ func TestNSQAdminLookupdMode(t *testing.T) {
 		req{name: "PUT config other", method: "PUT", path: "/config/base_path", body: "/x"},
 	)
 	httpPair(t, c, ref.http, our.http, reqs)
+}
+
+// waitLookupdSettled waits until lookupd's /debug dump (every registration)
+// reads the same twice in a row, 300 ms apart.
+func waitLookupdSettled(t *testing.T, addr string) {
+	t.Helper()
+	dump := func() string {
+		resp, err := http.Get("http://" + addr + "/debug")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	prev := dump()
+	testutil.Eventually(t, 15*time.Second, func() bool {
+		time.Sleep(300 * time.Millisecond)
+		cur := dump()
+		same := cur == prev
+		prev = cur
+		return same
+	}, "lookupd registrations settled")
 }
 
 func TestNSQAdminNSQDMode(t *testing.T) {
