@@ -1,6 +1,3 @@
-// Command nsqd is the message broker daemon: it maps NSQ's nsqd flags and
-// config file onto nsqd.Options, runs the daemon and stops it cleanly on
-// SIGINT or SIGTERM.
 package main
 
 import (

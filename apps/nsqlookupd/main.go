@@ -1,6 +1,3 @@
-// Command nsqlookupd is NSQ's discovery daemon: it maps nsqlookupd's flags
-// and config file onto nsqlookupd.Options, runs the daemon and stops it
-// cleanly on SIGINT or SIGTERM.
 package main
 
 import (

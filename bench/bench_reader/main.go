@@ -1,6 +1,3 @@
-// Command bench_reader consumes a channel from one connection per CPU for
-// --runfor, FINishing every message, and prints the throughput, like NSQ's
-// bench_reader.
 package main
 
 import (

@@ -1,5 +1,3 @@
-// Command bench_writer publishes MPUB batches from one connection per CPU
-// for --runfor and prints the throughput, like NSQ's bench_writer.
 package main
 
 import (

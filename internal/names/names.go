@@ -1,5 +1,3 @@
-// Package names holds NSQ's rules for topic and channel names, shared by
-// nsqd, nsqlookupd and nsqadmin.
 package names
 
 import "strings"

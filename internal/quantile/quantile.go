@@ -1,6 +1,3 @@
-// Package quantile tracks latency percentiles over a sliding time window,
-// for nsqd's e2e_processing_latency stats. It uses the CKMS targeted
-// quantile streams of github.com/beorn7/perks.
 package quantile
 
 import (

@@ -1,9 +1,3 @@
-// Package gonsqtest consumes with go-nsq inside a test and records what
-// arrives: the one message collector of the suite. Only test code should
-// import it.
-//
-//	c := gonsqtest.Consume(t, topic, "ch", gonsqtest.Options{NSQD: []string{tcpAddr}})
-//	c.WaitAll(t, want, 20*time.Second)
 package gonsqtest
 
 import (
