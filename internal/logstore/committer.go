@@ -261,8 +261,15 @@ func (c *Committer) Applied() (uint64, <-chan struct{}) {
 // WaitApplied waits until entry i is applied, ctx ends, or the committer is
 // closed.
 func (c *Committer) WaitApplied(ctx context.Context, i uint64) error {
+	return WaitApplied(ctx, c.Applied, i)
+}
+
+// WaitApplied waits until applied reports an index of at least i, or ctx
+// ends; applied returns the index and a channel closed when it next grows
+// (Committer.Applied, or a replicated member's).
+func WaitApplied(ctx context.Context, applied func() (uint64, <-chan struct{}), i uint64) error {
 	for {
-		a, ch := c.Applied()
+		a, ch := applied()
 		if a >= i {
 			return nil
 		}

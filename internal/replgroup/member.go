@@ -214,17 +214,7 @@ func (m *Member) Applied() (uint64, <-chan struct{}) {
 
 // WaitApplied implements brokerlog.Commits.
 func (m *Member) WaitApplied(ctx context.Context, i uint64) error {
-	for {
-		a, ch := m.Applied()
-		if a >= i {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return logstore.WaitApplied(ctx, m.Applied, i)
 }
 
 // Close implements brokerlog.Commits: it is the Engine's Close that calls
