@@ -16,27 +16,8 @@ NSQD_HTTP=${NSQD_HTTP:-4151}
 ADMIN_HTTP=${ADMIN_HTTP:-4171}
 mkdir -p "$DATA_DIR/nsqd" "$DATA_DIR/logs"
 
-pids=()
-stop() {
-    trap - INT TERM EXIT
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        kill -TERM "${pids[$i]}" 2>/dev/null || true
-        wait "${pids[$i]}" 2>/dev/null || true
-    done
-    echo "stopped."
-}
-trap stop INT TERM EXIT
-
-wait_ping() {
-    local name=$1 url=$2 i
-    for i in $(seq 1 100); do
-        if curl -sf "$url" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    echo "$name did not start; last log lines:" >&2
-    tail -20 "$DATA_DIR/logs/$name.log" >&2
-    exit 1
-}
+# shellcheck source=scripts/cluster-lib.sh
+. scripts/cluster-lib.sh
 
 "$B/nsqlookupd" --tcp-address="127.0.0.1:$LOOKUPD_TCP" --http-address="127.0.0.1:$LOOKUPD_HTTP" \
     --broadcast-address=127.0.0.1 >"$DATA_DIR/logs/nsqlookupd.log" 2>&1 &
