@@ -81,14 +81,8 @@ type NSQD struct {
 func New(opts *Options) (_ *NSQD, retErr error) {
 	var err error
 	opts = opts.clone()
-	if opts.Storage == "" {
-		opts.Storage = StorageDiskQueue
-	}
-	if opts.ReplicationPeers != "" {
-		opts.SyncAck = true // a replicated publish is answered once committed
-	}
-	if opts.SyncAck {
-		opts.Storage = StorageLog
+	if err := resolveStorage(opts); err != nil {
+		return nil, err
 	}
 	if opts.Logger == nil {
 		opts.Logger = lg.NewStderr(opts.LogPrefix)

@@ -54,9 +54,11 @@ type Options struct {
 	SyncEvery       int64         `flag:"sync-every"`
 	SyncTimeout     time.Duration `flag:"sync-timeout"`
 
-	// Storage is "diskqueue" (NSQ's files, the default) or "log" (the
-	// durable log engine, see logmode.go). SyncAck answers publishes only
-	// once they are fsynced; it implies Storage "log".
+	// Storage is "diskqueue" (NSQ's files), "log" (the durable log
+	// engine, see logmode.go) or "" (the default: "log" when SyncAck or
+	// ReplicationPeers ask for it, else "diskqueue"; resolveStorage).
+	// SyncAck answers publishes only once they are fsynced; it needs
+	// Storage "log", and an explicit "diskqueue" with it is refused.
 	Storage string `flag:"storage"`
 	SyncAck bool   `flag:"sync-ack"`
 	// LogRetention keeps finished log segments for replay (--storage=log
@@ -157,7 +159,6 @@ func NewOptions() *Options {
 		TCPAddress:       "0.0.0.0:4150",
 		HTTPAddress:      "0.0.0.0:4151",
 		HTTPSAddress:     "0.0.0.0:4152",
-		Storage:          StorageDiskQueue,
 		BroadcastAddress: hostname,
 
 		NSQLookupdTCPAddresses: []string{},
@@ -321,6 +322,30 @@ func (o *Options) clone() *Options {
 	c.E2EProcessingLatencyPercentiles = append([]float64{}, o.E2EProcessingLatencyPercentiles...)
 	c.Experiments = append([]string{}, o.Experiments...)
 	return &c
+}
+
+// resolveStorage settles Storage (see Options.Storage): replication
+// implies SyncAck, which implies the log. An explicit "diskqueue" (the flag
+// or the config file's storage key) with either is refused rather than
+// silently overridden: the operator asked for NSQ's files and would not get
+// them.
+func resolveStorage(o *Options) error {
+	if o.ReplicationPeers != "" {
+		if o.Storage == StorageDiskQueue {
+			return fmt.Errorf("--replication-peers needs --storage=log (implied when --storage is not set), not --storage=%s (flag or config file): replicated messages live in the replicated log", o.Storage)
+		}
+		o.SyncAck = true // a replicated publish is answered once committed
+	}
+	if o.SyncAck {
+		if o.Storage == StorageDiskQueue {
+			return fmt.Errorf("--sync-ack needs --storage=log (implied when --storage is not set), not --storage=%s (flag or config file): only the log fsyncs before answering", o.Storage)
+		}
+		o.Storage = StorageLog
+	}
+	if o.Storage == "" {
+		o.Storage = StorageDiskQueue
+	}
+	return nil
 }
 
 // validate checks option values, with messages that name the flag.

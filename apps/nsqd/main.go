@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"os"
 
@@ -48,7 +47,7 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 	fs.Int64("max-bytes-per-file", opts.MaxBytesPerFile, "number of bytes per diskqueue file before rolling")
 	fs.Int64("sync-every", opts.SyncEvery, "number of messages per diskqueue fsync")
 	fs.Duration("sync-timeout", opts.SyncTimeout, "duration of time per diskqueue fsync")
-	fs.String("storage", opts.Storage, "message storage: diskqueue (NSQ's files) or log (durable log engine; see README)")
+	fs.String("storage", opts.Storage, "message storage: diskqueue (NSQ's files; the default) or log (durable log engine; the default with --sync-ack or --replication-peers, which refuse diskqueue; see README)")
 	retention := opts.LogRetention
 	fs.Var(&retention, "log-retention", "with --storage=log, keep finished log segments for replay: a duration (72h), a size (10GiB, 500MB) or both (72h,10GiB: kept while either holds); 0 deletes them once every channel finished")
 	fs.Bool("sync-ack", opts.SyncAck, "answer PUB/MPUB/DPUB and HTTP /pub, /mpub only once the messages are fsynced (implies --storage=log)")
@@ -125,17 +124,7 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 		LogPrefix: func() string { return opts.LogPrefix },
 		Start: func(logger lg.Logger) (daemonapp.Daemon, error) {
 			opts.Logger = logger
-			if opts.ReplicationPeers != "" && opts.Storage != nsqd.StorageLog && storageGiven(fs) {
-				return nil, fmt.Errorf("--replication-peers needs --storage=log (implied when --storage is not given), not --storage=%s", opts.Storage)
-			}
 			return nsqd.New(opts)
 		},
 	}.Run(args, stdout, stderr, signals)
-}
-
-// storageGiven tells whether --storage was on the command line.
-func storageGiven(fs *flag.FlagSet) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "storage" })
-	return given
 }

@@ -85,6 +85,16 @@ func TestVersionAndHelp(t *testing.T) {
 
 func TestBadValues(t *testing.T) {
 	dir := t.TempDir()
+	// storage = "diskqueue" in a config file is refused as the flag is,
+	// not silently replaced by the log that replication and --sync-ack need
+	diskqueueCfg := filepath.Join(dir, "diskqueue.cfg")
+	if err := os.WriteFile(diskqueueCfg, []byte("storage = \"diskqueue\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	replCfg := filepath.Join(dir, "repl.cfg")
+	if err := os.WriteFile(replCfg, []byte("id = 1\nstorage = \"diskqueue\"\nreplication_peers = \"1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3\"\nreplication_address = \"127.0.0.1:1\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args []string
 		want string
@@ -106,6 +116,10 @@ func TestBadValues(t *testing.T) {
 		{[]string{"--node-id=4", "--replication-peers=1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3", "--replication-address=127.0.0.1:2"}, "--node-id 4 does not match --replication-peers, which gives 127.0.0.1:2 to node 2"},
 		{[]string{"--node-id=1", "--replication-peers=1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3", "--replication-address=127.0.0.1:1", "--storage=diskqueue"}, "--replication-peers needs --storage=log"},
 		{[]string{"--node-id=1", "--replication-peers=1=127.0.0.1:1,x"}, "is not <node-id>=<host>:<port>"},
+		{[]string{"--config=" + replCfg}, "--replication-peers needs --storage=log (implied when --storage is not set), not --storage=diskqueue (flag or config file)"},
+		{[]string{"--config=" + diskqueueCfg, "--node-id=1", "--replication-peers=1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3", "--replication-address=127.0.0.1:1"}, "--replication-peers needs --storage=log"},
+		{[]string{"--config=" + diskqueueCfg, "--sync-ack"}, "--sync-ack needs --storage=log"},
+		{[]string{"--storage=diskqueue", "--sync-ack"}, "--sync-ack needs --storage=log"},
 		{[]string{"--replication-address=127.0.0.1:1"}, "--replication-address needs --replication-peers"},
 	}
 	for _, tc := range cases {
