@@ -15,7 +15,7 @@ type metric struct {
 }
 
 var (
-	mHealth = metric{"nsqd_healthy", "1 when the last disk write succeeded (see /ping), else 0.", promtext.Gauge}
+	mHealth = metric{"nsqd_healthy", "1 when /ping answers OK (the last disk write succeeded and, replicated, the groups this node serves have a quorum), else 0.", promtext.Gauge}
 
 	mTopicDepth        = metric{"nsqd_topic_depth", "Messages waiting in the topic (memory and disk), not yet copied to channels.", promtext.Gauge}
 	mTopicBackendDepth = metric{"nsqd_topic_backend_depth", "Messages of the topic waiting on disk.", promtext.Gauge}

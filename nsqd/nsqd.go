@@ -480,12 +480,21 @@ func (n *NSQD) clearHealth() {
 	}
 }
 
-// health returns "OK" or "NOK - <last disk error>".
+// health returns "OK" or "NOK - <last disk error>", or, replicated,
+// "NOK - replication group G has no quorum ..." while a group this node
+// serves has none (replication_health.go; checked on each call, so it
+// recovers as soon as the group does).
 func (n *NSQD) health() (string, bool) {
 	n.healthMu.RLock()
-	defer n.healthMu.RUnlock()
-	if n.healthErr != nil {
-		return "NOK - " + n.healthErr.Error(), false
+	err := n.healthErr
+	n.healthMu.RUnlock()
+	if err != nil {
+		return "NOK - " + err.Error(), false
+	}
+	if n.lm != nil && n.lm.repl != nil {
+		if problem := n.lm.repl.quorumHealth(); problem != "" {
+			return "NOK - " + problem, false
+		}
 	}
 	return "OK", true
 }

@@ -49,7 +49,6 @@ func (n *NSQD) replicationStats() *ReplicationStats {
 		st := m.Node().Status()
 		g := &ReplicationGroupStats{ID: m.Group(), Leader: st.Lead, Term: st.Term, CommitIndex: st.Commit, AppliedIndex: st.Applied}
 		leading := st.Lead == rs.cfg.self && st.Progress != nil
-		active := 0
 		members := rs.cfg.members(m.Group())
 		for _, id := range members {
 			mem := &ReplicationMember{NodeID: id, Address: rs.cfg.addrs[id], Lag: -1}
@@ -64,12 +63,9 @@ func (n *NSQD) replicationStats() *ReplicationStats {
 			case id == st.Lead:
 				mem.Active = true
 			}
-			if mem.Active {
-				active++
-			}
 			g.Members = append(g.Members, mem)
 		}
-		g.HasQuorum = st.Lead != 0 && (!leading || active > len(members)/2)
+		g.HasQuorum = groupHasQuorum(st)
 		out.Groups = append(out.Groups, g)
 	}
 	return out

@@ -74,7 +74,8 @@ func newCluster(t testing.TB, extra ...string) *cluster {
 	return c
 }
 
-// start runs node i (index 0..2) and waits for its /ping.
+// start runs node i (index 0..2) and waits until its /ping answers: 200,
+// or 500 while its group has no quorum yet (the first node of a cluster).
 func (c *cluster) start(i int) {
 	c.t.Helper()
 	n := c.nodes[i]
@@ -94,7 +95,7 @@ func (c *cluster) start(i int) {
 				return false
 			}
 			resp.Body.Close()
-			return resp.StatusCode == 200
+			return resp.StatusCode == 200 || resp.StatusCode == 500
 		})
 		if err == nil && !n.proc.Exited() {
 			return
@@ -102,6 +103,15 @@ func (c *cluster) start(i int) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	c.t.Fatalf("node %d did not start: %v\n%s", n.id, err, n.proc.Output())
+}
+
+// ping returns node i's /ping status and body (0 when it does not answer).
+func (c *cluster) ping(i int) (int, string) {
+	resp, err := httpc.Get("http://" + c.nodes[i].http + "/ping")
+	if err != nil {
+		return 0, err.Error()
+	}
+	return resp.StatusCode, readAll(resp)
 }
 
 // kill kill -9s node i.

@@ -3,6 +3,7 @@ package replication
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,8 +66,9 @@ func TestReplicatedFailover(t *testing.T) {
 }
 
 // TestReplicatedQuorumLoss: with two of three nodes killed, publishing to
-// the last one never answers OK (TCP E_PUB_FAILED, HTTP 503); once one
-// comes back, publishing resumes.
+// the last one never answers OK (TCP E_PUB_FAILED, HTTP 503) and its /ping
+// answers 500 naming the group without a quorum; once one comes back,
+// /ping answers 200 OK again and publishing resumes.
 func TestReplicatedQuorumLoss(t *testing.T) {
 	c := newCluster(t, "--replication-propose-timeout=2s")
 	c.waitHomeLeaders(60 * time.Second)
@@ -75,8 +77,24 @@ func TestReplicatedQuorumLoss(t *testing.T) {
 	if err := p.pub("q", []byte("before")); err != nil {
 		t.Fatal(err)
 	}
+	for i := range c.nodes {
+		if code, body := c.ping(i); code != 200 || body != "OK" {
+			t.Fatalf("/ping on node %d of a healthy cluster: %d %q", i+1, code, body)
+		}
+	}
 	c.kill(1)
 	c.kill(2)
+	var code int
+	var body string
+	if err := testutil.Poll(60*time.Second, func() bool {
+		code, body = c.ping(0)
+		return code == 500
+	}); err != nil {
+		t.Fatalf("/ping of the last node kept answering %d %q without a quorum", code, body)
+	}
+	if !strings.HasPrefix(body, "NOK - replication group 1 has no quorum") {
+		t.Fatalf("/ping without a quorum: %d %q", code, body)
+	}
 	for k := 0; k < 5; k++ {
 		err := p.pub("q", fmt.Appendf(nil, "lost-%d", k))
 		if err == nil {
@@ -91,6 +109,12 @@ func TestReplicatedQuorumLoss(t *testing.T) {
 		}
 	}
 	c.start(1)
+	if err := testutil.Poll(120*time.Second, func() bool {
+		code, body = c.ping(0)
+		return code == 200
+	}); err != nil || body != "OK" {
+		t.Fatalf("/ping after a node came back: %d %q", code, body)
+	}
 	err := testutil.Poll(120*time.Second, func() bool {
 		_, err := httpPub(c.nodes[0].http, "q", []byte("after"))
 		return err == nil
