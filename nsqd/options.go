@@ -64,9 +64,10 @@ type Options struct {
 	// LogRetention keeps finished log segments for replay (--storage=log
 	// only; see retention.go). Zero: delete once every channel finished.
 	LogRetention LogRetention `flag:"log-retention"`
-	// LogSegmentBytes is the log's segment size (0: the engine's 64 MiB);
-	// no flag, exposed so tests can see segments roll and go.
-	LogSegmentBytes int64
+	// LogSegmentBytes is the log's segment size, also of each replicated
+	// group's log (0: the engine's 64 MiB). Compaction removes whole
+	// segments; tests use small ones to see segments roll and go.
+	LogSegmentBytes int64 `flag:"log-segment-bytes"`
 
 	// Replication (replication_opts.go): ReplicationPeers is
 	// "1=HOST:PORT,2=HOST:PORT,..." (ids are --node-id values, the same
@@ -79,6 +80,10 @@ type Options struct {
 	// ReplicationProposeTimeout bounds how long a replicated publish waits
 	// for its commit before E_PUB_FAILED / HTTP 503 (default 5s).
 	ReplicationProposeTimeout time.Duration `flag:"replication-propose-timeout"`
+	// ReplicationSnapshotEntries: each group snapshots its state and
+	// compacts its log after this many applied entries (0: 50000;
+	// replication.go).
+	ReplicationSnapshotEntries int64 `flag:"replication-snapshot-entries"`
 
 	QueueScanInterval        time.Duration
 	QueueScanRefreshInterval time.Duration
@@ -362,7 +367,11 @@ func (o *Options) validate() error {
 	case o.Storage != StorageDiskQueue && o.Storage != StorageLog:
 		return fmt.Errorf("--storage must be %s or %s, not %q", StorageDiskQueue, StorageLog, o.Storage)
 	case !o.LogRetention.IsZero() && o.ReplicationPeers != "":
-		return fmt.Errorf("--log-retention is not supported with --replication-peers yet: replicated logs are not compacted, so everything is kept")
+		return fmt.Errorf("--log-retention is not supported with --replication-peers yet: a replicated group compacts its log below what its channels still need")
+	case o.ReplicationSnapshotEntries < 0:
+		return fmt.Errorf("--replication-snapshot-entries must be >= 0")
+	case o.LogSegmentBytes < 0:
+		return fmt.Errorf("--log-segment-bytes must be >= 0")
 	case !o.LogRetention.IsZero() && o.Storage != StorageLog:
 		return fmt.Errorf("--log-retention=%s needs --storage=log: it keeps finished log segments for replay, and --storage=%s keeps no log", o.LogRetention, o.Storage)
 	case o.MemQueueSize < 0:

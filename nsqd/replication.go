@@ -127,11 +127,17 @@ func openReplicated(n *NSQD, rc *replConfig) (_ *logMode, retErr error) {
 	if timeout <= 0 {
 		timeout = defaultReplicationProposeTimeout
 	}
+	snapEvery := uint64(n.opts.ReplicationSnapshotEntries)
+	if snapEvery == 0 {
+		snapEvery = defaultReplicationSnapshotEntries
+	}
 	for _, g := range rc.myGroups() {
 		m, err := replgroup.Open(replgroup.Options{
 			Dir: filepath.Join(n.opts.DataPath, "groups", strconv.FormatUint(g, 10)),
 			ID:  rc.self, Group: g, Peers: rc.members(g), Transport: tr,
-			ProposeTimeout: timeout,
+			ProposeTimeout:  timeout,
+			SnapshotEntries: snapEvery, CatchUpEntries: min(replicationCatchUpEntries, snapEvery),
+			SegmentBytes: n.opts.LogSegmentBytes,
 			Logf: func(f string, args ...any) {
 				n.log.Logf(lg.DEBUG, "REPLICATION(group %d): "+f, append([]any{g}, args...)...)
 			},
@@ -147,7 +153,9 @@ func openReplicated(n *NSQD, rc *replConfig) (_ *logMode, retErr error) {
 	return &logMode{eng: rs.members[0].Engine(), syncAck: true, log: n.log, repl: rs}, nil
 }
 
-// checkpoint checkpoints every group's state (the logs are not compacted).
+// checkpoint checkpoints every group's state, so a restart replays less
+// (the groups' raft loops snapshot and compact their logs themselves:
+// replgroup).
 func (rs *replSet) checkpoint() {
 	for _, m := range rs.members {
 		e := m.Engine()

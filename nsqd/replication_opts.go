@@ -16,6 +16,17 @@ const defaultReplicationFactor = 3
 // its commit (--replication-propose-timeout).
 const defaultReplicationProposeTimeout = 5 * time.Second
 
+// defaultReplicationSnapshotEntries is --replication-snapshot-entries'
+// default: a group snapshots (checkpoint, fsynced, on its raft loop) and
+// compacts its log every that many applied entries. Segments are 64 MiB
+// by default, so snapshotting much more often would remove nothing more.
+const defaultReplicationSnapshotEntries = 50000
+
+// replicationCatchUpEntries is how many entries below a snapshot a group's
+// log keeps besides what its channels need, so a follower a little behind
+// catches up from the log rather than through a snapshot.
+const replicationCatchUpEntries = 5000
+
 // replConfig is the parsed replication configuration.
 type replConfig struct {
 	self    uint64

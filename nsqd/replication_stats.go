@@ -25,6 +25,24 @@ type ReplicationGroupStats struct {
 	AppliedIndex uint64               `json:"applied_index"`
 	HasQuorum    bool                 `json:"has_quorum"`
 	Members      []*ReplicationMember `json:"members"`
+	Snapshot     ReplicationSnapshot  `json:"snapshot"`
+}
+
+// ReplicationSnapshot is a group's snapshot and compaction state on this
+// node (replgroup): the latest snapshot's index, the first log entry it
+// carries along for unfinished messages (index+1: none), the log's first
+// index, and counters since start: snapshots taken here, deferred (too
+// large with the entries they carry; the log is not compacted meanwhile),
+// installed from the leader (a catch-up past the leader's compacted log),
+// and log segments removed.
+type ReplicationSnapshot struct {
+	Index           uint64 `json:"index"`
+	RetainsFrom     uint64 `json:"retains_from"`
+	LogFirstIndex   uint64 `json:"log_first_index"`
+	Taken           uint64 `json:"taken"`
+	Deferred        uint64 `json:"deferred"`
+	Installed       uint64 `json:"installed"`
+	SegmentsRemoved uint64 `json:"segments_removed"`
 }
 
 // ReplicationMember is one member of a group as this node knows it: the
@@ -47,7 +65,9 @@ func (n *NSQD) replicationStats() *ReplicationStats {
 	out := &ReplicationStats{NodeID: rs.cfg.self, Factor: rs.cfg.factor, Groups: []*ReplicationGroupStats{}}
 	for _, m := range rs.members {
 		st := m.Node().Status()
-		g := &ReplicationGroupStats{ID: m.Group(), Leader: st.Lead, Term: st.Term, CommitIndex: st.Commit, AppliedIndex: st.Applied}
+		g := &ReplicationGroupStats{ID: m.Group(), Leader: st.Lead, Term: st.Term, CommitIndex: st.Commit, AppliedIndex: st.Applied,
+			Snapshot: ReplicationSnapshot{Index: st.SnapshotIndex, RetainsFrom: st.SnapshotRetains, LogFirstIndex: st.FirstIndex,
+				Taken: st.SnapshotsTaken, Deferred: st.SnapshotsDeferred, Installed: st.SnapshotsInstalled, SegmentsRemoved: st.SegmentsCompacted}}
 		leading := st.Lead == rs.cfg.self && st.Progress != nil
 		members := rs.cfg.members(m.Group())
 		for _, id := range members {
@@ -81,6 +101,9 @@ func replicationText(r *ReplicationStats) string {
 	for _, g := range r.Groups {
 		fmt.Fprintf(&b, "   [group %d] leader: %d term: %d commit: %d applied: %d quorum: %t\n",
 			g.ID, g.Leader, g.Term, g.CommitIndex, g.AppliedIndex, g.HasQuorum)
+		sn := g.Snapshot
+		fmt.Fprintf(&b, "      snapshot: %d retains from: %d log from: %d taken: %d deferred: %d installed: %d segments removed: %d\n",
+			sn.Index, sn.RetainsFrom, sn.LogFirstIndex, sn.Taken, sn.Deferred, sn.Installed, sn.SegmentsRemoved)
 		for _, m := range g.Members {
 			fmt.Fprintf(&b, "      [node %d %s] match: %d lag: %d active: %t\n", m.NodeID, m.Address, m.MatchIndex, m.Lag, m.Active)
 		}
@@ -97,6 +120,10 @@ var (
 	mReplQuorum  = metric{"nsq_replication_group_has_quorum", "1 when the group has a leader with a quorum.", promtext.Gauge}
 	mReplLag     = metric{"nsq_replication_member_lag", "Entries the member is behind (leader's view), -1 when unknown.", promtext.Gauge}
 	mReplActive  = metric{"nsq_replication_member_active", "1 when the member was heard from recently (leader's view).", promtext.Gauge}
+	mReplSnap    = metric{"nsq_replication_group_snapshot_index", "Index of the group's latest snapshot here.", promtext.Gauge}
+	mReplFirst   = metric{"nsq_replication_group_log_first_index", "First index the group's log still holds here (compaction removed those below).", promtext.Gauge}
+	mReplSnapDef = metric{"nsq_replication_group_snapshots_deferred_total", "Snapshots not taken because they would exceed the frame limit with the entries unfinished messages need.", promtext.Counter}
+	mReplSnapIns = metric{"nsq_replication_group_snapshots_installed_total", "Snapshots installed from the group's leader.", promtext.Counter}
 )
 
 // collectReplMetrics adds the replication section for /metrics (nothing
@@ -115,6 +142,10 @@ func (n *NSQD) collectReplMetrics(w *promtext.Writer) {
 		add(mReplCommit, float64(g.CommitIndex), gl)
 		add(mReplApplied, float64(g.AppliedIndex), gl)
 		add(mReplQuorum, boolValue(g.HasQuorum), gl)
+		add(mReplSnap, float64(g.Snapshot.Index), gl)
+		add(mReplFirst, float64(g.Snapshot.LogFirstIndex), gl)
+		add(mReplSnapDef, float64(g.Snapshot.Deferred), gl)
+		add(mReplSnapIns, float64(g.Snapshot.Installed), gl)
 		for _, m := range g.Members {
 			ml := promtext.Label{Name: "member", Value: strconv.FormatUint(m.NodeID, 10)}
 			add(mReplLag, float64(m.Lag), gl, ml)

@@ -55,6 +55,8 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 	fs.String("replication-address", opts.ReplicationAddress, "<addr>:<port> this node's replication listener (its entry in --replication-peers)")
 	fs.Int("replication-factor", opts.ReplicationFactor, "nodes holding each node's log: the node and the next ones of --replication-peers (default 3, at most the number of peers)")
 	fs.Duration("replication-propose-timeout", opts.ReplicationProposeTimeout, "how long a replicated publish waits for a quorum before E_PUB_FAILED / HTTP 503")
+	fs.Int64("replication-snapshot-entries", opts.ReplicationSnapshotEntries, "a replicated group snapshots its state and compacts its log after this many entries (0: 50000)")
+	fs.Int64("log-segment-bytes", opts.LogSegmentBytes, "size of a log segment file (--storage=log and replicated groups; 0: 64 MiB); compaction removes whole segments")
 
 	fs.Int("queue-scan-worker-pool-max", opts.QueueScanWorkerPoolMax, "max concurrency for checking in-flight and deferred message timeouts")
 	fs.Int("queue-scan-selection-count", opts.QueueScanSelectionCount, "number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts")

@@ -60,13 +60,7 @@ func (e *Engine) Compact(now time.Time) (CompactResult, error) {
 	defer e.cpMu.Unlock()
 	s := e.state
 	s.mu.RLock()
-	cut := s.applied + 1
-	for _, t := range s.topics {
-		if need, ok := t.neededIndexLocked(); ok {
-			cut = min(cut, need)
-		}
-	}
-	upTo := e.retainLocked(cut, now.UnixNano())
+	upTo := e.retainLocked(s.neededFromLocked(), now.UnixNano())
 	// Where each topic's messages start at upTo, read while those entries
 	// still exist.
 	type adj struct {

@@ -25,15 +25,16 @@ var _ Commits = (*logstore.Committer)(nil)
 
 // StartFunc starts an external committer over the engine's state: apply
 // must receive every committed entry after applied, in order, one caller at
-// a time.
-type StartFunc func(applied uint64, apply func(ents []logstore.Entry)) (Commits, error)
+// a time. e is the engine being opened, for its snapshot methods
+// (snapshot.go); it has no committer yet.
+type StartFunc func(e *Engine, applied uint64, apply func(ents []logstore.Entry)) (Commits, error)
 
 // OpenExternal opens an engine whose log l and committer belong to someone
 // else (a raft group member: the log is raft's, entries reach apply only
 // once committed). It loads o.Dir's checkpoint, then start gets the applied
 // index and the state's Apply. Close closes the committer, not the log.
 // Compact must not be called on such an engine: the log's owner decides
-// what may be removed.
+// what may be removed, and tells the engine (snapshot.go).
 func OpenExternal(o Options, l *logstore.Log, start StartFunc) (*Engine, error) {
 	if o.Dir == "" || l == nil || start == nil {
 		return nil, errors.New("brokerlog: Options.Dir, the log and start are required")
@@ -51,7 +52,7 @@ func OpenExternal(o Options, l *logstore.Log, start StartFunc) (*Engine, error) 
 	}
 	e := &Engine{opts: o, log: l, state: st, external: true, stop: make(chan struct{}), cpIndex: st.applied, cpTerm: cpTerm}
 	e.pend.init()
-	c, err := start(st.applied, st.Apply)
+	c, err := start(e, st.applied, st.Apply)
 	if err != nil {
 		return nil, err
 	}

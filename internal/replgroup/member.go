@@ -24,6 +24,17 @@ type Options struct {
 	TickInterval   time.Duration // default 50ms; election after 20 ticks
 	OnHealth       func(err error)
 	Logf           func(format string, args ...any)
+
+	// Snapshots and compaction (doc.go): after SnapshotEntries applied
+	// entries (0: only on CreateSnapshot) the member snapshots the
+	// engine's state and compacts the log, keeping CatchUpEntries
+	// (default replication's, 1000) and every entry an unfinished message
+	// needs; MaxSnapshotBytes bounds a snapshot with those entries
+	// (default and most: the transport frame less 1 MiB). SegmentBytes is
+	// the log's segment size (default logstore's); compaction removes
+	// whole segments.
+	SnapshotEntries, CatchUpEntries uint64
+	MaxSnapshotBytes, SegmentBytes  int64
 }
 
 // Member is one node's member of one replicated broker log. Safe for
@@ -62,24 +73,23 @@ func Open(o Options) (*Member, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	st, err := replication.OpenStorage(replication.StorageOptions{FS: o.FS, Dir: o.Dir, Peers: o.Peers, Logf: o.Logf})
+	st, err := replication.OpenStorage(replication.StorageOptions{FS: o.FS, Dir: o.Dir, Peers: o.Peers, SegmentBytes: o.SegmentBytes, Logf: o.Logf})
 	if err != nil {
 		return nil, fmt.Errorf("replgroup: group %d: %w", o.Group, err)
 	}
 	m := &Member{opts: o, st: st, appliedCh: make(chan struct{}), stopped: make(chan struct{})}
-	eng, err := brokerlog.OpenExternal(brokerlog.Options{FS: o.FS, Dir: o.Dir, OnHealth: o.OnHealth, Logf: o.Logf}, st.Log(), m.start)
-	if err != nil {
+	if _, err := brokerlog.OpenExternal(brokerlog.Options{FS: o.FS, Dir: o.Dir, OnHealth: o.OnHealth, Logf: o.Logf}, st.Log(), m.start); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("replgroup: group %d: %w", o.Group, err)
 	}
-	m.eng = eng
 	return m, nil
 }
 
 // start is the Engine's StartFunc: the raft node applies committed entries
-// into the engine's state.
-func (m *Member) start(applied uint64, apply func([]logstore.Entry)) (brokerlog.Commits, error) {
+// into the engine's state, and snapshots it (snapshot.go).
+func (m *Member) start(eng *brokerlog.Engine, applied uint64, apply func([]logstore.Entry)) (brokerlog.Commits, error) {
 	m.applied = applied
+	m.eng = eng
 	n, err := replication.NewNode(replication.Options{
 		ID: m.opts.ID, Group: m.opts.Group, Storage: m.st, Transport: m.opts.Transport,
 		Applied: applied,
@@ -94,6 +104,10 @@ func (m *Member) start(applied uint64, apply func([]logstore.Entry)) (brokerlog.
 		ProposeTimeout:   m.opts.ProposeTimeout,
 		ForwardProposals: true,
 		Logf:             m.opts.Logf,
+		StateMachine:     stateMachine{m},
+		SnapshotEntries:  m.opts.SnapshotEntries,
+		CatchUpEntries:   m.opts.CatchUpEntries,
+		MaxSnapshotBytes: m.opts.MaxSnapshotBytes,
 	})
 	if err != nil {
 		return nil, err

@@ -35,6 +35,10 @@ var (
 	// ErrConfChangePending: a membership change was refused because
 	// another one is not applied yet; retry.
 	ErrConfChangePending = errors.New("replication: another membership change is in progress")
+	// ErrSnapshotDeferred: a snapshot with the entries its state machine
+	// retains would exceed Options.MaxSnapshotBytes; none was taken and the
+	// log was not compacted.
+	ErrSnapshotDeferred = errors.New("replication: snapshot deferred: too large with its retained entries")
 	// ErrNoStateMachine: a snapshot was needed (taken, installed from the
 	// leader, or restored at start) but Options.StateMachine is nil.
 	ErrNoStateMachine = errors.New("replication: snapshot needs Options.StateMachine")
@@ -89,6 +93,12 @@ type Options struct {
 	// so that a follower a little behind catches up from the log instead
 	// of a snapshot (default 1000; segments go whole, so more may stay).
 	CatchUpEntries uint64
+	// MaxSnapshotBytes bounds a snapshot with its retained entries
+	// (LogRetainer); a bigger one is not taken (ErrSnapshotDeferred,
+	// counted in Status.SnapshotsDeferred) and the log is not compacted
+	// until it fits. Default and upper bound: the transport's frame limit
+	// less 1 MiB.
+	MaxSnapshotBytes int64
 }
 
 // StateMachine is the application's state as snapshots see it. Both
@@ -127,6 +137,9 @@ type Node struct {
 	reforward bool                   // became leader with forwarded proposals open; owned by the loop
 	applied   uint64                 // owned by the loop
 	snapTry   uint64                 // owned by the loop: applied index of the last automatic snapshot attempt
+
+	// Snapshot counters, written by the loop, read by Status.
+	taken, deferred, installed, compacted atomic.Uint64
 
 	lead    atomic.Uint64
 	leading atomic.Bool
@@ -190,6 +203,9 @@ func NewNode(o Options) (*Node, error) {
 	}
 	if o.CatchUpEntries == 0 {
 		o.CatchUpEntries = 1000
+	}
+	if o.MaxSnapshotBytes <= 0 || o.MaxSnapshotBytes > maxSnapshotBytes {
+		o.MaxSnapshotBytes = maxSnapshotBytes
 	}
 	if err := restoreAtStart(&o); err != nil {
 		return nil, err
@@ -331,6 +347,12 @@ type Status struct {
 	// the log's first index (entries below it went with compaction).
 	Voters, Learners          []uint64
 	SnapshotIndex, FirstIndex uint64
+	// SnapshotRetains: the first entry the latest snapshot carries along
+	// (SnapshotIndex+1: none; LogRetainer). The counters count since
+	// NewNode: snapshots taken here, not taken because they would exceed
+	// MaxSnapshotBytes, installed from a leader, and log segments removed.
+	SnapshotRetains                                                          uint64
+	SnapshotsTaken, SnapshotsDeferred, SnapshotsInstalled, SegmentsCompacted uint64
 }
 
 // Status returns the node's status (progress only on the leader).

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.etcd.io/raft/v3"
@@ -34,12 +35,15 @@ func restoreAtStart(o *Options) error {
 	if o.StateMachine == nil {
 		return fmt.Errorf("%w: the storage's snapshot at %d is newer than Applied %d", ErrNoStateMachine, index, o.Applied)
 	}
-	snap, err := o.Storage.Snapshot()
-	if err != nil {
-		return fmt.Errorf("replication: read snapshot: %w", err)
+	at, state, err := o.Storage.snapshotState()
+	if err != nil || at != index {
+		return fmt.Errorf("replication: read snapshot %d (file at %d): %w", index, at, err)
 	}
-	if err := o.StateMachine.Restore(snap.GetData(), index); err != nil {
+	if err := o.StateMachine.Restore(state, index); err != nil {
 		return fmt.Errorf("replication: restore snapshot %d: %w", index, err)
+	}
+	if lr, ok := o.StateMachine.(LogRetainer); ok {
+		lr.LogTrimmed(o.Storage.log.FirstIndex())
 	}
 	o.Applied = index
 	return nil
@@ -55,10 +59,18 @@ func (n *Node) installSnapshot(snap *pb.Snapshot) error {
 	if err := n.opts.Storage.ApplySnapshot(snap); err != nil {
 		return err
 	}
-	if err := n.opts.StateMachine.Restore(snap.GetData(), index); err != nil {
+	p, err := decodePayload(snap.GetData(), index)
+	if err != nil {
+		return err // ApplySnapshot decoded it already
+	}
+	if err := n.opts.StateMachine.Restore(p.state, index); err != nil {
 		return fmt.Errorf("replication: restore snapshot %d: %w", index, err)
 	}
-	n.opts.Logf("replication: group %d node %d installed snapshot %d (%d bytes)", n.opts.Group, n.opts.ID, index, len(snap.GetData()))
+	if lr, ok := n.opts.StateMachine.(LogRetainer); ok {
+		lr.LogTrimmed(n.opts.Storage.log.FirstIndex())
+	}
+	n.installed.Add(1)
+	n.opts.Logf("replication: group %d node %d installed snapshot %d (%d bytes, %d retained entries)", n.opts.Group, n.opts.ID, index, len(snap.GetData()), len(p.entries))
 	n.applied = index
 	// Proposals made here as a leader at indexes the snapshot covers: their
 	// fate is unknown (they may be in it), as with a timeout.
@@ -83,7 +95,7 @@ func (n *Node) maybeSnapshot() {
 		return
 	}
 	n.snapTry = n.applied
-	if _, err := n.snapshotLocal(); err != nil {
+	if _, err := n.snapshotLocal(); err != nil && !errors.Is(err, ErrSnapshotDeferred) {
 		n.opts.Logf("replication: group %d node %d: snapshot at %d: %v", n.opts.Group, n.opts.ID, n.applied, err)
 	}
 }
@@ -98,17 +110,41 @@ func (n *Node) snapshotLocal() (uint64, error) {
 	if snap, _ := n.opts.Storage.SnapshotIndex(); index <= snap {
 		return snap, nil
 	}
+	st := n.opts.Storage
+	retain := index + 1
+	lr, retains := n.opts.StateMachine.(LogRetainer)
+	if retains {
+		retain = min(max(lr.RetainFrom(), st.log.FirstIndex()), index+1)
+	}
 	data, err := n.opts.StateMachine.Snapshot()
 	if err != nil {
 		return 0, fmt.Errorf("replication: state machine snapshot: %w", err)
 	}
-	_, cs, _ := n.opts.Storage.InitialState()
-	if err := n.opts.Storage.CreateSnapshot(index, cs, data); err != nil {
+	if size := int64(len(data)) + retainedBytes(st.log, retain, index); retain <= index && size > n.opts.MaxSnapshotBytes {
+		n.deferred.Add(1)
+		return 0, fmt.Errorf("%w: about %d bytes with the entries from %d (limit %d)", ErrSnapshotDeferred, size, retain, n.opts.MaxSnapshotBytes)
+	}
+	_, cs, _ := st.InitialState()
+	if err := st.CreateSnapshot(index, cs, data, retain); err != nil {
 		return 0, err
 	}
+	n.taken.Add(1)
+	upTo := retain
 	if keep := n.opts.CatchUpEntries; index+1 > keep {
-		if _, err := n.opts.Storage.Compact(index + 1 - keep); err != nil {
+		upTo = min(upTo, index+1-keep)
+	} else {
+		upTo = 0
+	}
+	if upTo > st.log.FirstIndex() {
+		removed, err := st.Compact(upTo)
+		if err != nil {
 			return index, fmt.Errorf("replication: compact: %w", err)
+		}
+		if removed > 0 {
+			n.compacted.Add(uint64(removed))
+			if retains {
+				lr.LogTrimmed(st.log.FirstIndex())
+			}
 		}
 	}
 	return index, nil
@@ -179,5 +215,8 @@ func (n *Node) addConfStatus(s *Status) {
 	_, cs, _ := n.opts.Storage.InitialState()
 	s.Voters, s.Learners = cs.GetVoters(), cs.GetLearners()
 	s.SnapshotIndex, _ = n.opts.Storage.SnapshotIndex()
+	s.SnapshotRetains = n.opts.Storage.SnapshotRetains()
 	s.FirstIndex, _ = n.opts.Storage.FirstIndex()
+	s.SnapshotsTaken, s.SnapshotsDeferred = n.taken.Load(), n.deferred.Load()
+	s.SnapshotsInstalled, s.SegmentsCompacted = n.installed.Load(), n.compacted.Load()
 }

@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
 
+	"github.com/dropin/nsq/internal/logstore"
 	"github.com/dropin/nsq/internal/vfs"
 )
 
@@ -19,8 +20,12 @@ import (
 // latest snapshot: the state machine's bytes as of an index, with that
 // index, its term and the configuration there. Format (little endian):
 //
-//	magic "NSQSNAP1" | index u64 | term u64 | conf (as in the state file) |
+//	magic "NSQSNAP2" | index u64 | term u64 | conf (as in the state file) |
 //	dataLen u64 | data | crc32c u32 (of everything before it)
+//
+// data is a snapPayload (snapshot_payload.go): the state machine's bytes
+// and the entries it retains. A file with magic "NSQSNAP1" (before
+// retained entries existed) has the state machine's bytes as data.
 //
 // It is replaced like the state file (tmp, sync, rename, sync dir). The
 // snapshot file is the commit point of a snapshot: the state file's
@@ -28,7 +33,10 @@ import (
 // file update or log reset a crash interrupted (see reconcileSnapshot).
 const snapFile = "snapshot"
 
-const snapMagic = "NSQSNAP1"
+const (
+	snapMagic   = "NSQSNAP2"
+	snapMagicV1 = "NSQSNAP1"
+)
 
 // maxSnapshotBytes bounds a snapshot: it travels as one raft message in one
 // transport frame (maxFrame).
@@ -55,7 +63,7 @@ func encodeSnapshot(m *snapMeta, data []byte) []byte {
 
 func decodeSnapshot(b []byte) (snapMeta, []byte, error) {
 	var m snapMeta
-	if len(b) < len(snapMagic)+16+4 || string(b[:len(snapMagic)]) != snapMagic {
+	if len(b) < len(snapMagic)+16+4 || (string(b[:len(snapMagic)]) != snapMagic && string(b[:len(snapMagic)]) != snapMagicV1) {
 		return m, nil, fmt.Errorf("%w: snapshot: bad header or size %d", ErrCorruptState, len(b))
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
@@ -100,13 +108,20 @@ func readFile(fsys vfs.FS, name string, limit int64) (b []byte, ok bool, err err
 }
 
 // loadSnapshot reads dir's snapshot file; ok is false when there is none.
-func loadSnapshot(fsys vfs.FS, dir string) (snapMeta, []byte, bool, error) {
+func loadSnapshot(fsys vfs.FS, dir string) (snapMeta, snapPayload, bool, error) {
 	b, ok, err := readFile(fsys, path.Join(dir, snapFile), maxFrame)
 	if err != nil || !ok {
-		return snapMeta{}, nil, false, err
+		return snapMeta{}, snapPayload{}, false, err
 	}
 	m, data, err := decodeSnapshot(b)
-	return m, data, err == nil, err
+	if err != nil {
+		return m, snapPayload{}, false, err
+	}
+	if string(b[:len(snapMagicV1)]) == snapMagicV1 {
+		return m, snapPayload{keep: m.index + 1, state: data}, true, nil
+	}
+	p, err := decodePayload(data, m.index)
+	return m, p, err == nil, err
 }
 
 // reconcileSnapshot runs at open: it finishes a snapshot that a crash
@@ -114,10 +129,11 @@ func loadSnapshot(fsys vfs.FS, dir string) (snapMeta, []byte, bool, error) {
 // or the log not reset yet), so that afterwards the log either holds the
 // snapshot's index with the snapshot's term or starts right after it.
 func (s *Storage) reconcileSnapshot(st *persistentState) error {
-	m, _, ok, err := loadSnapshot(s.opts.FS, s.opts.Dir)
+	m, p, ok, err := loadSnapshot(s.opts.FS, s.opts.Dir)
 	if err != nil {
 		return err
 	}
+	s.snapKeep = p.keep
 	if !ok {
 		if st.snapIndex != 0 {
 			return fmt.Errorf("%w: state names snapshot %d but there is no snapshot file", ErrCorruptState, st.snapIndex)
@@ -137,8 +153,11 @@ func (s *Storage) reconcileSnapshot(st *persistentState) error {
 	if st.commit < m.index {
 		st.commit, dirty = m.index, true
 	}
-	if t, err := s.log.Term(m.index); err != nil || t != m.term {
-		if err := s.log.Reset(m.index + 1); err != nil {
+	if t, err := s.log.Term(m.index); err != nil || t != m.term || s.log.FirstIndex() > p.keep {
+		if len(p.entries) == 0 {
+			s.snapKeep = m.index + 1 // retained entries this log never had cannot be served
+		}
+		if err := s.resetTo(p, m.index); err != nil {
 			return err
 		}
 	}
@@ -162,24 +181,56 @@ func (s *Storage) ApplySnapshot(snap *pb.Snapshot) error {
 	if m.index <= cur {
 		return nil // raft never sends an older one; nothing to do
 	}
+	p, err := decodePayload(snap.GetData(), m.index)
+	if err != nil {
+		return err
+	}
+	if p.keep <= m.index && len(p.entries) == 0 {
+		return fmt.Errorf("%w: snapshot %d retains entries from %d but carries none", ErrCorruptState, m.index, p.keep)
+	}
 	if err := writeAtomic(s.opts.FS, s.opts.Dir, snapFile, encodeSnapshot(&m, snap.GetData())); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.st.snapIndex, s.st.snapTerm, s.st.conf = m.index, m.term, m.conf.clone()
 	s.st.commit = max(s.st.commit, m.index)
-	err := s.saveLocked()
+	s.snapKeep = p.keep
+	err = s.saveLocked()
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return s.log.Reset(m.index + 1)
+	return s.resetTo(p, m.index)
+}
+
+// resetTo empties the log to continue at the snapshot's retained entries
+// (p.keep) and writes them, synced; without retained entries the log
+// continues after the snapshot at index.
+func (s *Storage) resetTo(p snapPayload, index uint64) error {
+	if len(p.entries) == 0 {
+		return s.log.Reset(index + 1)
+	}
+	if err := s.log.Reset(p.keep); err != nil {
+		return err
+	}
+	if err := s.log.Append(p.entries); err != nil {
+		return fmt.Errorf("replication: write the snapshot's retained entries: %w", err)
+	}
+	return s.log.Sync()
 }
 
 // CreateSnapshot records data as the state machine's state as of index
-// (applied here, so committed), with the configuration cs in force there.
-// It does not remove log entries (Compact does). Called by the node loop.
-func (s *Storage) CreateSnapshot(index uint64, cs *pb.ConfState, data []byte) error {
+// (applied here, so committed), with the configuration cs in force there,
+// retaining the log's entries from keep (index+1: none) on: they stay in
+// the log and travel with the snapshot. It does not remove log entries
+// (Compact does). Called by the node loop.
+func (s *Storage) CreateSnapshot(index uint64, cs *pb.ConfState, data []byte, keep uint64) error {
+	if keep == 0 || keep > index+1 {
+		keep = index + 1
+	}
+	if first := s.log.FirstIndex(); keep < first {
+		return fmt.Errorf("replication: snapshot at %d retains from %d, but the log starts at %d", index, keep, first)
+	}
 	if len(data) > maxSnapshotBytes {
 		return fmt.Errorf("%w: %d bytes", ErrSnapshotTooLarge, len(data))
 	}
@@ -197,26 +248,38 @@ func (s *Storage) CreateSnapshot(index uint64, cs *pb.ConfState, data []byte) er
 		return fmt.Errorf("replication: snapshot at %d: %w", index, mapErr(err))
 	}
 	m := snapMeta{index: index, term: term, conf: confFromPB(cs)}
-	if err := writeAtomic(s.opts.FS, s.opts.Dir, snapFile, encodeSnapshot(&m, data)); err != nil {
+	p := snapPayload{keep: keep, state: data}
+	if err := writeAtomic(s.opts.FS, s.opts.Dir, snapFile, encodeSnapshot(&m, p.encode())); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st.snapIndex, s.st.snapTerm = index, term
+	s.st.snapIndex, s.st.snapTerm, s.snapKeep = index, term, keep
 	return s.saveLocked()
 }
 
 // Compact removes the log's whole segments below upTo, which must not pass
-// the snapshot (upTo ≤ snapshot index + 1). It returns how many segments
-// went.
+// the snapshot (upTo ≤ snapshot index + 1) nor the entries it retains. It
+// returns how many segments went.
 func (s *Storage) Compact(upTo uint64) (int, error) {
 	s.mu.Lock()
-	snap := s.st.snapIndex
+	snap, keep := s.st.snapIndex, s.snapKeep
 	s.mu.Unlock()
 	if upTo > snap+1 {
 		return 0, fmt.Errorf("replication: compact to %d past the snapshot at %d", upTo, snap)
 	}
+	if keep != 0 && upTo > keep {
+		return 0, fmt.Errorf("replication: compact to %d past the snapshot's retained entries from %d", upTo, keep)
+	}
 	return s.log.DeletePrefix(upTo)
+}
+
+// SnapshotRetains returns the first log index the latest snapshot retains
+// (its index + 1 when it retains none; 0 before the first snapshot).
+func (s *Storage) SnapshotRetains() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snapKeep
 }
 
 // SnapshotIndex returns the index and term of the latest snapshot (0, 0
@@ -238,12 +301,45 @@ func (s *Storage) Snapshot() (*pb.Snapshot, error) {
 	if index == 0 {
 		return &pb.Snapshot{Metadata: &pb.SnapshotMetadata{ConfState: conf, Index: new(uint64(0)), Term: new(uint64(0))}}, nil
 	}
-	m, data, ok, err := loadSnapshot(s.opts.FS, s.opts.Dir)
+	m, p, ok, err := loadSnapshot(s.opts.FS, s.opts.Dir)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || m.index < index {
 		return nil, raft.ErrSnapshotTemporarilyUnavailable
 	}
-	return &pb.Snapshot{Data: data, Metadata: &pb.SnapshotMetadata{ConfState: m.conf.toPB(), Index: new(m.index), Term: new(m.term)}}, nil
+	if p.keep <= m.index && len(p.entries) == 0 {
+		// Taken here: the retained entries are in the log.
+		if p.entries, err = s.readEntries(p.keep, m.index+1); err != nil {
+			return nil, fmt.Errorf("replication: snapshot %d: retained entries: %w", m.index, err)
+		}
+	}
+	return &pb.Snapshot{Data: p.encode(), Metadata: &pb.SnapshotMetadata{ConfState: m.conf.toPB(), Index: new(m.index), Term: new(m.term)}}, nil
+}
+
+// snapshotState returns the latest snapshot's index and state machine
+// bytes (for a restore at start), without its retained entries.
+func (s *Storage) snapshotState() (uint64, []byte, error) {
+	m, p, ok, err := loadSnapshot(s.opts.FS, s.opts.Dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !ok {
+		return 0, nil, errors.New("replication: no snapshot file")
+	}
+	return m.index, p.state, nil
+}
+
+// readEntries reads the log's entries lo..hi-1, all of them.
+func (s *Storage) readEntries(lo, hi uint64) ([]logstore.Entry, error) {
+	out := make([]logstore.Entry, 0, hi-lo)
+	for lo < hi {
+		recs, err := s.log.Entries(lo, hi, 16<<20)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+		lo += uint64(len(recs))
+	}
+	return out, nil
 }

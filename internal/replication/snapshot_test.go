@@ -249,7 +249,12 @@ func TestSnapshotInstallPowerCut(t *testing.T) {
 		}
 		return c, s
 	}
-	snap := &pb.Snapshot{Data: data, Metadata: &pb.SnapshotMetadata{Index: new(uint64(snapAt)), Term: new(uint64(2)),
+	// The installed snapshot carries entries 76..80 (a LogRetainer's).
+	sent := snapPayload{keep: snapAt - 4, state: data}
+	for i := sent.keep; i <= snapAt; i++ {
+		sent.entries = append(sent.entries, logstore.Entry{Index: i, Term: 2, Kind: 1, Data: fmt.Appendf(nil, "r%02d", i)})
+	}
+	snap := &pb.Snapshot{Data: sent.encode(), Metadata: &pb.SnapshotMetadata{Index: new(uint64(snapAt)), Term: new(uint64(2)),
 		ConfState: &pb.ConfState{Voters: []uint64{1, 2, 3}, Learners: []uint64{4}}}}
 	ops := []struct {
 		name string
@@ -262,10 +267,10 @@ func TestSnapshotInstallPowerCut(t *testing.T) {
 			return i == snapAt
 		}},
 		{"create+compact", func(s *Storage) error {
-			if err := s.CreateSnapshot(40, &pb.ConfState{Voters: []uint64{1, 2, 3}}, data); err != nil {
+			if err := s.CreateSnapshot(40, &pb.ConfState{Voters: []uint64{1, 2, 3}}, data, 35); err != nil {
 				return err
 			}
-			_, err := s.Compact(41)
+			_, err := s.Compact(35)
 			return err
 		}, func(s *Storage) bool {
 			i, _ := s.SnapshotIndex()
@@ -334,9 +339,22 @@ func checkRebooted(t *testing.T, s *Storage, isNew bool, old uint64, data []byte
 	if _, err := s.Entries(first, last+1, 1<<20); err != nil && first <= last {
 		t.Fatalf("entries %d..%d: %v", first, last, err)
 	}
+	keep := s.SnapshotRetains()
+	if keep >= snapIndex || first > keep {
+		t.Fatalf("snapshot %d retains from %d, log starts at %d", snapIndex, keep, first)
+	}
 	sn, err := s.Snapshot()
-	if err != nil || string(sn.GetData()) != string(data) || sn.GetMetadata().GetIndex() != snapIndex {
+	if err != nil || sn.GetMetadata().GetIndex() != snapIndex {
 		t.Fatalf("snapshot: %v, %v", sn, err)
+	}
+	p, err := decodePayload(sn.GetData(), snapIndex)
+	if err != nil || string(p.state) != string(data) || p.keep != keep || uint64(len(p.entries)) != snapIndex+1-keep {
+		t.Fatalf("snapshot payload: keep %d, %d entries, state %q, %v", p.keep, len(p.entries), p.state, err)
+	}
+	for _, e := range p.entries {
+		if tm, err := s.Term(e.Index); err != nil || tm != e.Term {
+			t.Fatalf("retained entry %d: term %d in the log, %d in the snapshot (%v)", e.Index, tm, e.Term, err)
+		}
 	}
 	if fmt.Sprint(cs.GetVoters()) != "[1 2 3]" {
 		t.Fatalf("conf %v", cs)

@@ -53,9 +53,10 @@ type Storage struct {
 	opts StorageOptions
 	log  *logstore.Log
 
-	mu    sync.Mutex // guards st, saved
-	st    persistentState
-	saved persistentState // what the state file holds
+	mu       sync.Mutex // guards st, saved, snapKeep
+	st       persistentState
+	saved    persistentState // what the state file holds
+	snapKeep uint64          // first index the latest snapshot retains (snapshot_payload.go)
 }
 
 var _ raft.Storage = (*Storage)(nil)
