@@ -6,7 +6,7 @@ CONFORMANCE ?= ../shared/conformance/run.sh
 # what the tests skipped and why, listed at the end of `make test`
 SKIPLOG  := $(abspath $(BUILDDIR))/skipped.txt
 
-.PHONY: all build test vet unit conformance interop-deps run run-replicated repl-crashloop bench clean image dist
+.PHONY: all build test vet unit conformance interop-deps run run-replicated repl-crashloop repl-partition bench clean image dist
 
 all: build
 
@@ -58,6 +58,11 @@ run-replicated: build
 # The replicated crash loop at full length (CYCLES, default 100).
 repl-crashloop:
 	nice -n 10 ./scripts/repl-crashloop.sh
+
+# The replicated partition test at full length (CYCLES, default 100; root,
+# network namespaces).
+repl-partition:
+	nice -n 10 ./scripts/repl-partition.sh
 
 # Side by side with NSQ's nsqd through the shared neutral driver when both
 # are beside the checkout (ROUNDS, WORKLOADS, DURATION: see compare.sh's

@@ -18,7 +18,15 @@ import (
 
 var binDir string
 
+// binDirEnv hands the built binaries to the test process that
+// TestReplicatedPartition re-runs inside a network namespace.
+const binDirEnv = "NSQ_REPL_BIN_DIR"
+
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(binDirEnv); dir != "" {
+		binDir = dir
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "nsq-replication")
 	if err != nil {
 		panic(err)
@@ -39,6 +47,7 @@ func TestMain(m *testing.M) {
 type node struct {
 	id              int
 	tcp, http, repl string
+	broadcast       string // the address it gives lookupd
 	dir             string
 	proc            *testutil.Proc
 }
@@ -52,6 +61,8 @@ type cluster struct {
 	nodes      []*node
 	peers      string
 	extra      []string
+	// launch starts a node's process; nil: directly (StartProc)
+	launch func(n *node, bin string, args []string) *testutil.Proc
 }
 
 func newCluster(t testing.TB, extra ...string) *cluster {
@@ -61,17 +72,25 @@ func newCluster(t testing.TB, extra ...string) *cluster {
 	c.lookupd = testutil.StartProc(t, filepath.Join(binDir, "nsqlookupd"), nil,
 		"--tcp-address="+c.lookupTCP, "--http-address="+c.lookupHTTP, "--broadcast-address=127.0.0.1")
 	c.lookupd.WaitHTTP(t, "http://"+c.lookupHTTP+"/ping", 20*time.Second)
-	var peers []string
 	for i := 0; i < 3; i++ {
-		n := &node{id: i + 1, tcp: addrs[2+3*i], http: addrs[3+3*i], repl: addrs[4+3*i], dir: t.TempDir()}
+		n := &node{id: i + 1, tcp: addrs[2+3*i], http: addrs[3+3*i], repl: addrs[4+3*i], broadcast: "127.0.0.1", dir: t.TempDir()}
 		c.nodes = append(c.nodes, n)
+	}
+	c.startAll()
+	return c
+}
+
+// startAll sets the peer list from c.nodes and starts every node.
+func (c *cluster) startAll() {
+	c.t.Helper()
+	var peers []string
+	for _, n := range c.nodes {
 		peers = append(peers, fmt.Sprintf("%d=%s", n.id, n.repl))
 	}
 	c.peers = strings.Join(peers, ",")
 	for i := range c.nodes {
 		c.start(i)
 	}
-	return c
 }
 
 // start runs node i (index 0..2) and waits until its /ping answers: 200,
@@ -80,12 +99,16 @@ func (c *cluster) start(i int) {
 	c.t.Helper()
 	n := c.nodes[i]
 	args := append([]string{"--node-id=" + fmt.Sprint(n.id), "--tcp-address=" + n.tcp, "--http-address=" + n.http,
-		"--https-address=", "--broadcast-address=127.0.0.1", "--data-path=" + n.dir,
+		"--https-address=", "--broadcast-address=" + n.broadcast, "--data-path=" + n.dir,
 		"--lookupd-tcp-address=" + c.lookupTCP, "--replication-peers=" + c.peers,
 		"--replication-address=" + n.repl, "--msg-timeout=5s"}, c.extra...)
 	var err error
 	for attempt := 0; attempt < 20; attempt++ { // a port of the killed process may take a moment
-		n.proc = testutil.StartProc(c.t, filepath.Join(binDir, "nsqd"), nil, args...)
+		if c.launch != nil {
+			n.proc = c.launch(n, filepath.Join(binDir, "nsqd"), args)
+		} else {
+			n.proc = testutil.StartProc(c.t, filepath.Join(binDir, "nsqd"), nil, args...)
+		}
 		err = testutil.Poll(30*time.Second, func() bool {
 			if n.proc.Exited() {
 				return true
@@ -103,6 +126,21 @@ func (c *cluster) start(i int) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	c.t.Fatalf("node %d did not start: %v\n%s", n.id, err, n.proc.Output())
+}
+
+// createChannel creates topic and its channel on every node (so every
+// group's log holds the channel before any message).
+func (c *cluster) createChannel(topic, channel string) {
+	c.t.Helper()
+	for _, n := range c.nodes {
+		for _, path := range []string{"/topic/create?topic=" + topic, "/channel/create?topic=" + topic + "&channel=" + channel} {
+			resp, err := httpc.Post("http://"+n.http+path, "", nil)
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			readAll(resp)
+		}
+	}
 }
 
 // ping returns node i's /ping status and body (0 when it does not answer).

@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -42,6 +41,12 @@ func (a *acked) add(b string) {
 	a.mu.Unlock()
 }
 
+func (a *acked) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.bodies)
+}
+
 func (a *acked) list() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -62,88 +67,27 @@ func TestReplicatedCrashLoop(t *testing.T) {
 	c := newCluster(t)
 	c.waitHomeLeaders(60 * time.Second)
 	const topic = "crash"
-	for _, n := range c.nodes {
-		for _, path := range []string{"/topic/create?topic=" + topic, "/channel/create?topic=" + topic + "&channel=ch"} {
-			resp, err := httpc.Post("http://"+n.http+path, "", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			readAll(resp)
-		}
-	}
+	c.createChannel(topic, "ch")
 	j := newJournal()
 	consume(t, c.lookupHTTP, topic, "ch", j)
 	consume(t, c.lookupHTTP, topic, "ch", j)
 
-	var ack acked
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < 3; w++ {
-		wg.Add(2)
-		go func() { // TCP, one connection per node, rotating on failure
-			defer wg.Done()
-			ps := make([]*pubConn, 3)
-			for i := range ps {
-				ps[i] = &pubConn{addr: c.nodes[i].tcp}
-				defer ps[i].close()
-			}
-			at := w
-			for k := 0; ; k++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				body := fmt.Sprintf("tcp%d-%d", w, k)
-				if err := ps[at%3].pub(topic, []byte(body)); err != nil {
-					ack.failed.Add(1)
-					at++
-					time.Sleep(50 * time.Millisecond)
-					continue
-				}
-				ack.add(body)
-				ack.tcp.Add(1)
-			}
-		}()
-		go func() { // HTTP
-			defer wg.Done()
-			at := w + 1
-			for k := 0; ; k++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				body := fmt.Sprintf("http%d-%d", w, k)
-				if _, err := httpPub(c.nodes[at%3].http, topic, []byte(body)); err != nil {
-					ack.failed.Add(1)
-					at++
-					time.Sleep(50 * time.Millisecond)
-					continue
-				}
-				ack.add(body)
-				ack.http.Add(1)
-			}
-		}()
-	}
+	ld := startLoad(c, topic, -1)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 15))
 	for cycle := 1; cycle <= cycles; cycle++ {
 		time.Sleep(time.Duration(2000+rng.IntN(1000*(maxGap-1))) * time.Millisecond)
 		victim := rng.IntN(3)
 		c.kill(victim)
-		t.Logf("cycle %d: killed node %d (acked so far %d)", cycle, victim+1, len(ack.list()))
+		t.Logf("cycle %d: killed node %d (acked so far %d)", cycle, victim+1, ld.ack.count())
 		time.Sleep(time.Duration(1000+rng.IntN(1000*(maxDown-1))) * time.Millisecond)
 		c.start(victim)
 	}
 	time.Sleep(2 * time.Second)
-	close(stop)
-	wg.Wait()
-
-	want := ack.list()
+	want := ld.finish(t)
 	dups := waitAll(t, j, want, 300*time.Second)
 	t.Logf("CRASHLOOP: cycles=%d acked=%d (tcp %d, http %d) failed_publishes=%d lost=0 duplicates=%d",
-		cycles, len(want), ack.tcp.Load(), ack.http.Load(), ack.failed.Load(), dups)
+		cycles, len(want), ld.ack.tcp.Load(), ld.ack.http.Load(), ld.ack.failed.Load(), dups)
 
 	commits := c.waitConverged(120 * time.Second)
 	for i := range c.nodes {

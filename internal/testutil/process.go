@@ -61,12 +61,22 @@ type Proc struct {
 // the test failed.
 func StartProc(tb testing.TB, bin string, stdin io.Reader, args ...string) *Proc {
 	tb.Helper()
-	p := &Proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Stdin = stdin
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = stdin
+	return StartCmd(tb, cmd)
+}
+
+// StartCmd runs cmd (not yet started; its Stdout and Stderr are set here)
+// as StartProc does: for a command prepared elsewhere, such as
+// netlab.Lab.Command's.
+func StartCmd(tb testing.TB, cmd *exec.Cmd) *Proc {
+	tb.Helper()
+	p := &Proc{cmd: cmd, done: make(chan struct{})}
+	bin, args := cmd.Path, cmd.Args[1:]
 	p.cmd.Stdout = &p.Stdout
 	p.cmd.Stderr = &p.Stderr
 	if err := p.cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", bin, err)
+		tb.Fatalf("start %s %v: %v", bin, args, err)
 	}
 	go func() {
 		p.err = p.cmd.Wait()
