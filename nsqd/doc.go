@@ -74,6 +74,16 @@
 // group's leadership back. Lines about it carry REPLICATION or
 // REPLICATION(group g).
 //
+// Membership (replication_member.go, replication_open.go,
+// replication_control.go, replication_reconcile.go; docs/replication.md):
+// <data>/replication.json records the member id this node runs in each
+// group; a group whose state is gone is rejoined as the next generation
+// with a Join storage, and a start with no state at all asks the peers
+// (control messages on transport group 0) whether they heard from this
+// node before. The reconcile loop (replReconcile) sends hellos and, in
+// each group this node leads, makes one conf change at a time toward the
+// ring of the peer list and the incarnations the nodes announce.
+//
 // # Logging
 //
 // Lines carry the prefix of what they are about: TOPIC(name),
@@ -98,7 +108,8 @@
 //
 // Leaves, held while taking nothing else: NSQD.optsMu, NSQD.healthMu (set
 // by a disk write while Topic.mu is held), lookupPeers.mu,
-// guidFactory.mu, deadLedger.mu and replSet.mu. lookupPeers is notified only after
+// guidFactory.mu, deadLedger.mu, replSet.mu, replSet.ctlMu and replHeard.mu
+// (held while its file is written). lookupPeers is notified only after
 // NSQD.mu and Topic.mu are released.
 //
 // Log mode: FIN and REQ are recorded in the engine's pending state under

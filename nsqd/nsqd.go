@@ -263,6 +263,7 @@ func (n *NSQD) Main() error {
 	}
 	if n.lm != nil && n.lm.repl != nil {
 		n.spawn(n.replWatch)
+		n.spawn(n.replReconcile)
 	}
 	if n.opts.StatsdAddress != "" {
 		n.spawn(n.statsdLoop)

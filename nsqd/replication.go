@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/dropin/nsq/internal/brokerlog"
 	"github.com/dropin/nsq/internal/lg"
@@ -50,6 +46,15 @@ type replSet struct {
 	mu       sync.Mutex           // guards proposed, deleted
 	proposed map[string]time.Time // channel creations proposed by the watch loop, by group/topic/channel
 	deleted  map[string]time.Time // local deletes, by "topic" or "topic:channel"
+
+	fresh bool       // started with no replication state at all (replication_member.go)
+	heard *replHeard // member ids heard from, per group
+
+	ctlMu   sync.Mutex                       // guards answers, hellos (replication_control.go)
+	answers map[uint64]map[uint64]replAnswer // by node, then group
+	hellos  map[uint64]replHello             // by node
+
+	rec replReconcileState // owned by the reconcile loop
 }
 
 // replDeleteMemory is how long a local delete keeps the watch loop from
@@ -88,69 +93,6 @@ func (rs *replSet) recentlyDeleted(topic, channel string) bool {
 	}
 	_, ok := rs.deleted[topic+":"+channel]
 	return channel != "" && ok
-}
-
-// openReplicated opens every group member of this node and the transport.
-func openReplicated(n *NSQD, rc *replConfig) (_ *logMode, retErr error) {
-	rs := &replSet{cfg: rc, byGroup: map[uint64]*replgroup.Member{}, log: n.log, proposed: map[string]time.Time{}, deleted: map[string]time.Time{}}
-	ready := make(chan struct{}) // closed once byGroup is complete: the handler reads it after
-	peers := map[uint64]string{}
-	for id, a := range rc.addrs {
-		if id != rc.self {
-			peers[id] = a
-		}
-	}
-	tr, err := replication.NewTCPTransport(replication.TCPOptions{
-		Listen: rc.address, Peers: peers,
-		Handler: func(group uint64, m *pb.Message) {
-			select {
-			case <-ready:
-			default:
-				return // still starting: raft retries
-			}
-			if mem := rs.byGroup[group]; mem != nil {
-				mem.Node().Receive(m)
-			}
-		},
-		Logf: func(f string, args ...any) { n.log.Logf(lg.DEBUG, "REPLICATION: "+f, args...) },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("--replication-address %s: %w", rc.address, err)
-	}
-	rs.tr = tr
-	defer func() {
-		if retErr != nil {
-			rs.close()
-		}
-	}()
-	timeout := n.opts.ReplicationProposeTimeout
-	if timeout <= 0 {
-		timeout = defaultReplicationProposeTimeout
-	}
-	snapEvery := uint64(n.opts.ReplicationSnapshotEntries)
-	if snapEvery == 0 {
-		snapEvery = defaultReplicationSnapshotEntries
-	}
-	for _, g := range rc.myGroups() {
-		m, err := replgroup.Open(replgroup.Options{
-			Dir: filepath.Join(n.opts.DataPath, "groups", strconv.FormatUint(g, 10)),
-			ID:  rc.self, Group: g, Peers: rc.members(g), Transport: tr,
-			ProposeTimeout:  timeout,
-			SnapshotEntries: snapEvery, CatchUpEntries: min(replicationCatchUpEntries, snapEvery),
-			SegmentBytes: n.opts.LogSegmentBytes,
-			Logf: func(f string, args ...any) {
-				n.log.Logf(lg.DEBUG, "REPLICATION(group %d): "+f, append([]any{g}, args...)...)
-			},
-		})
-		if err != nil {
-			return nil, err
-		}
-		rs.members = append(rs.members, m)
-		rs.byGroup[g] = m
-	}
-	close(ready)
-	n.log.Logf(lg.INFO, "REPLICATION: node %d, factor %d, groups %v, listening on %s", rc.self, rc.factor, rc.myGroups(), tr.Addr())
-	return &logMode{eng: rs.members[0].Engine(), syncAck: true, log: n.log, repl: rs}, nil
 }
 
 // checkpoint checkpoints every group's state, so a restart replays less
@@ -201,9 +143,10 @@ func (n *NSQD) replWatch() {
 			}
 		}
 		if own := rs.members[0]; !own.IsLeader() && own.Node().Leader() != 0 && time.Since(lastTransfer) > replTransferEvery {
-			if st := own.Node().Status(); st.Applied >= st.Commit && st.Commit > 0 {
+			// only as a voter: a rejoining member is a learner first
+			if st := own.Node().Status(); st.Applied >= st.Commit && st.Commit > 0 && slices.Contains(st.Voters, own.ID()) {
 				ctx, cancel := context.WithTimeout(context.Background(), replTransferEvery)
-				if err := own.Node().TransferLeader(ctx, rs.cfg.self); err == nil {
+				if err := own.Node().TransferLeader(ctx, own.ID()); err == nil {
 					n.log.Logf(lg.INFO, "REPLICATION(group %d): leading again", rs.cfg.self)
 				}
 				cancel()

@@ -92,9 +92,13 @@ func parseReplication(o *Options) (cfg *replConfig, err error) {
 }
 
 // members returns group g's members: g and the next factor−1 nodes of the
-// ring.
+// ring; nil for a group whose node is not in the list (a removed node's
+// group, still served by its members until drained).
 func (c *replConfig) members(g uint64) []uint64 {
 	at := slices.Index(c.ids, g)
+	if at < 0 {
+		return nil
+	}
 	out := make([]uint64, 0, c.factor)
 	for k := 0; k < c.factor; k++ {
 		out = append(out, c.ids[(at+k)%len(c.ids)])
@@ -111,4 +115,14 @@ func (c *replConfig) myGroups() []uint64 {
 		}
 	}
 	return out
+}
+
+// canonical is the peer list in one spelling (sorted by id), compared
+// between nodes before a membership change (replication_reconcile.go).
+func (c *replConfig) canonical() string {
+	parts := make([]string, 0, len(c.ids))
+	for _, id := range c.ids {
+		parts = append(parts, fmt.Sprintf("%d=%s", id, c.addrs[id]))
+	}
+	return strings.Join(parts, ",")
 }

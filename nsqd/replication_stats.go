@@ -2,10 +2,13 @@ package nsqd
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/dropin/nsq/internal/promtext"
+	"github.com/dropin/nsq/internal/replgroup"
+	"github.com/dropin/nsq/internal/replication"
 )
 
 // ReplicationStats is the "replication" section of /stats (CONTRACTS C),
@@ -16,14 +19,21 @@ type ReplicationStats struct {
 	Groups []*ReplicationGroupStats `json:"groups"`
 }
 
-// ReplicationGroupStats is one group this node belongs to.
+// ReplicationGroupStats is one group this node belongs to. Member ids are
+// replication.MemberID(node, generation): a node that lost its state for
+// the group rejoins as the next generation (docs/replication.md).
 type ReplicationGroupStats struct {
 	ID           uint64               `json:"id"`
-	Leader       uint64               `json:"leader"` // 0: none known
+	Leader       uint64               `json:"leader"` // the leader's node id; 0: none known
+	LeaderMember uint64               `json:"leader_member"`
 	Term         uint64               `json:"term"`
 	CommitIndex  uint64               `json:"commit_index"`
 	AppliedIndex uint64               `json:"applied_index"`
 	HasQuorum    bool                 `json:"has_quorum"`
+	MemberID     uint64               `json:"member_id"` // this node's member id in the group
+	Generation   uint32               `json:"generation"`
+	Role         string               `json:"role"`    // this node's: voter, learner, joining (not added yet), removed
+	Retired      bool                 `json:"retired"` // the group's node left the peer list: served until drained
 	Members      []*ReplicationMember `json:"members"`
 	Snapshot     ReplicationSnapshot  `json:"snapshot"`
 }
@@ -45,11 +55,14 @@ type ReplicationSnapshot struct {
 	SegmentsRemoved uint64 `json:"segments_removed"`
 }
 
-// ReplicationMember is one member of a group as this node knows it: the
-// leader knows every member's match index; a follower knows its own, and
-// reports lag -1 for the others.
+// ReplicationMember is one member of a group's applied configuration as
+// this node knows it: the leader knows every member's match index; a
+// follower knows its own, and reports lag -1 for the others.
 type ReplicationMember struct {
 	NodeID     uint64 `json:"node_id"`
+	MemberID   uint64 `json:"member_id"`
+	Generation uint32 `json:"generation"`
+	Role       string `json:"role"` // voter or learner
 	Address    string `json:"address"`
 	MatchIndex uint64 `json:"match_index"`
 	Lag        int64  `json:"lag"`
@@ -64,31 +77,54 @@ func (n *NSQD) replicationStats() *ReplicationStats {
 	rs := n.lm.repl
 	out := &ReplicationStats{NodeID: rs.cfg.self, Factor: rs.cfg.factor, Groups: []*ReplicationGroupStats{}}
 	for _, m := range rs.members {
-		st := m.Node().Status()
-		g := &ReplicationGroupStats{ID: m.Group(), Leader: st.Lead, Term: st.Term, CommitIndex: st.Commit, AppliedIndex: st.Applied,
-			Snapshot: ReplicationSnapshot{Index: st.SnapshotIndex, RetainsFrom: st.SnapshotRetains, LogFirstIndex: st.FirstIndex,
-				Taken: st.SnapshotsTaken, Deferred: st.SnapshotsDeferred, Installed: st.SnapshotsInstalled, SegmentsRemoved: st.SegmentsCompacted}}
-		leading := st.Lead == rs.cfg.self && st.Progress != nil
-		members := rs.cfg.members(m.Group())
-		for _, id := range members {
-			mem := &ReplicationMember{NodeID: id, Address: rs.cfg.addrs[id], Lag: -1}
-			switch {
-			case leading:
-				pr := st.Progress[id]
-				mem.MatchIndex, mem.Active = pr.Match, pr.Active || id == rs.cfg.self
-				mem.Lag = int64(st.LastIndex) - int64(pr.Match)
-			case id == rs.cfg.self:
-				mem.MatchIndex, mem.Active = st.LastIndex, st.Err == nil
-				mem.Lag = max(0, int64(st.Commit)-int64(st.LastIndex))
-			case id == st.Lead:
-				mem.Active = true
-			}
-			g.Members = append(g.Members, mem)
-		}
-		g.HasQuorum = groupHasQuorum(st)
-		out.Groups = append(out.Groups, g)
+		out.Groups = append(out.Groups, rs.groupStats(m))
 	}
 	return out
+}
+
+func (rs *replSet) groupStats(m *replgroup.Member) *ReplicationGroupStats {
+	st := m.Node().Status()
+	self := m.ID()
+	g := &ReplicationGroupStats{ID: m.Group(), Leader: replication.NodeOf(st.Lead), LeaderMember: st.Lead, Term: st.Term,
+		CommitIndex: st.Commit, AppliedIndex: st.Applied, MemberID: self, Generation: gen(self),
+		Retired: !slices.Contains(rs.cfg.ids, m.Group()),
+		Snapshot: ReplicationSnapshot{Index: st.SnapshotIndex, RetainsFrom: st.SnapshotRetains, LogFirstIndex: st.FirstIndex,
+			Taken: st.SnapshotsTaken, Deferred: st.SnapshotsDeferred, Installed: st.SnapshotsInstalled, SegmentsRemoved: st.SegmentsCompacted}}
+	switch {
+	case slices.Contains(st.Voters, self):
+		g.Role = "voter"
+	case slices.Contains(st.Learners, self):
+		g.Role = "learner"
+	case len(st.Voters) == 0:
+		g.Role = "joining"
+	default:
+		g.Role = "removed"
+	}
+	leading := st.Lead == self && st.Progress != nil
+	add := func(id uint64, role string) {
+		mem := &ReplicationMember{NodeID: replication.NodeOf(id), MemberID: id, Generation: gen(id), Role: role,
+			Address: rs.cfg.addrs[replication.NodeOf(id)], Lag: -1}
+		switch {
+		case leading:
+			pr := st.Progress[id]
+			mem.MatchIndex, mem.Active = pr.Match, pr.Active || id == self
+			mem.Lag = int64(st.LastIndex) - int64(pr.Match)
+		case id == self:
+			mem.MatchIndex, mem.Active = st.LastIndex, st.Err == nil
+			mem.Lag = max(0, int64(st.Commit)-int64(st.LastIndex))
+		case id == st.Lead:
+			mem.Active = true
+		}
+		g.Members = append(g.Members, mem)
+	}
+	for _, id := range st.Voters {
+		add(id, "voter")
+	}
+	for _, id := range st.Learners {
+		add(id, "learner")
+	}
+	g.HasQuorum = groupHasQuorum(st)
+	return g
 }
 
 // replicationText is the section of the text /stats.
@@ -99,13 +135,14 @@ func replicationText(r *ReplicationStats) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nReplication: node %d, factor %d\n", r.NodeID, r.Factor)
 	for _, g := range r.Groups {
-		fmt.Fprintf(&b, "   [group %d] leader: %d term: %d commit: %d applied: %d quorum: %t\n",
-			g.ID, g.Leader, g.Term, g.CommitIndex, g.AppliedIndex, g.HasQuorum)
+		fmt.Fprintf(&b, "   [group %d] leader: %d term: %d commit: %d applied: %d quorum: %t member: %d (generation %d, %s)\n",
+			g.ID, g.Leader, g.Term, g.CommitIndex, g.AppliedIndex, g.HasQuorum, g.MemberID, g.Generation, g.Role)
 		sn := g.Snapshot
 		fmt.Fprintf(&b, "      snapshot: %d retains from: %d log from: %d taken: %d deferred: %d installed: %d segments removed: %d\n",
 			sn.Index, sn.RetainsFrom, sn.LogFirstIndex, sn.Taken, sn.Deferred, sn.Installed, sn.SegmentsRemoved)
 		for _, m := range g.Members {
-			fmt.Fprintf(&b, "      [node %d %s] match: %d lag: %d active: %t\n", m.NodeID, m.Address, m.MatchIndex, m.Lag, m.Active)
+			fmt.Fprintf(&b, "      [node %d %s] member: %d generation: %d %s match: %d lag: %d active: %t\n",
+				m.NodeID, m.Address, m.MemberID, m.Generation, m.Role, m.MatchIndex, m.Lag, m.Active)
 		}
 	}
 	return b.String()

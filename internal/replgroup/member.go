@@ -15,10 +15,15 @@ import (
 
 // Options configure a Member.
 type Options struct {
-	FS             vfs.FS   // default: the OS file system
-	Dir            string   // required: the group's directory on this node
-	ID, Group      uint64   // this node's id and the group's id
-	Peers          []uint64 // the group's members (used when the group is new)
+	FS        vfs.FS   // default: the OS file system
+	Dir       string   // required: the group's directory on this node
+	ID, Group uint64   // this node's member id in the group and the group's id
+	Peers     []uint64 // the group's members (used when the group is new)
+	// Join starts a group directory without a state file with no
+	// configuration instead of Peers: a member the group's leader adds
+	// (replication.StorageOptions.Join; a node whose disk was replaced,
+	// or a node new to the group).
+	Join           bool
 	Transport      replication.Transport
 	ProposeTimeout time.Duration // default 5s: the bounded wait of a publish
 	TickInterval   time.Duration // default 50ms; election after 20 ticks
@@ -73,7 +78,7 @@ func Open(o Options) (*Member, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	st, err := replication.OpenStorage(replication.StorageOptions{FS: o.FS, Dir: o.Dir, Peers: o.Peers, SegmentBytes: o.SegmentBytes, Logf: o.Logf})
+	st, err := replication.OpenStorage(replication.StorageOptions{FS: o.FS, Dir: o.Dir, Peers: o.Peers, Join: o.Join, SegmentBytes: o.SegmentBytes, Logf: o.Logf})
 	if err != nil {
 		return nil, fmt.Errorf("replgroup: group %d: %w", o.Group, err)
 	}
@@ -134,6 +139,17 @@ func (m *Member) Node() *replication.Node { return m.node }
 
 // Group returns the group's id.
 func (m *Member) Group() uint64 { return m.opts.Group }
+
+// ID returns this node's member id in the group.
+func (m *Member) ID() uint64 { return m.opts.ID }
+
+// Config returns the term and configuration stored here (the applied
+// configuration), without going through the raft loop: safe to call from
+// a transport handler.
+func (m *Member) Config() (term uint64, voters, learners []uint64) {
+	hs, cs, _ := m.st.InitialState()
+	return hs.GetTerm(), cs.GetVoters(), cs.GetLearners()
+}
 
 // IsLeader tells whether this node leads the group.
 func (m *Member) IsLeader() bool { return m.node.IsLeader() }

@@ -105,8 +105,8 @@
 // Join storage, on the same address (transports route an unknown member
 // id to NodeOf(id)'s address; a Node drops messages for another id), and
 // the group runs RemoveMember(old) then AddMember(new). Nothing here can
-// tell a replaced disk from a first start: the operator (or nsqd, from a
-// flag) decides. Member ids are never reused.
+// tell a replaced disk from a first start: nsqd decides (see Missing).
+// Member ids are never reused.
 //
 // # Failure tests
 //
@@ -126,8 +126,9 @@
 //     or reference what is still unfinished).
 //   - Only single changes are proposed (never a joint configuration),
 //     though the state and snapshot files store raft's whole ConfState.
-//   - Detecting a replaced disk automatically, and a generation counter
-//     the operator does not have to track.
+//   - Detecting a replaced disk: nsqd does it (nsqd/replication_member.go,
+//     docs/replication.md), from its identity file and its peers' record
+//     of the member ids they heard from.
 //   - ReportUnreachable from the transport (raft probes anyway).
 //
 // # Concurrency and lock order
