@@ -167,8 +167,12 @@ type replStats struct {
 		CommitIndex  uint64 `json:"commit_index"`
 		AppliedIndex uint64 `json:"applied_index"`
 		HasQuorum    bool   `json:"has_quorum"`
+		MemberID     uint64 `json:"member_id"`
+		Role         string `json:"role"`
 		Members      []struct {
 			NodeID     uint64 `json:"node_id"`
+			MemberID   uint64 `json:"member_id"`
+			Role       string `json:"role"`
 			Address    string `json:"address"`
 			MatchIndex uint64 `json:"match_index"`
 			Lag        int64  `json:"lag"`
