@@ -178,6 +178,7 @@ type replStats struct {
 			Lag        int64  `json:"lag"`
 			Active     bool   `json:"active"`
 		} `json:"members"`
+		Snapshot snapStats `json:"snapshot"`
 	} `json:"groups"`
 }
 

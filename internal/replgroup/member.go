@@ -95,6 +95,9 @@ func Open(o Options) (*Member, error) {
 func (m *Member) start(eng *brokerlog.Engine, applied uint64, apply func([]logstore.Entry)) (brokerlog.Commits, error) {
 	m.applied = applied
 	m.eng = eng
+	// The checkpoint may predate the last compaction (it is written
+	// beside the raft loop): drop its marks into removed segments.
+	eng.LogTrimmed(m.st.Log().FirstIndex())
 	n, err := replication.NewNode(replication.Options{
 		ID: m.opts.ID, Group: m.opts.Group, Storage: m.st, Transport: m.opts.Transport,
 		Applied: applied,

@@ -2,6 +2,7 @@ package replgroup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -205,4 +206,48 @@ func keys(m map[uint64]string) []uint64 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestSnapshotDeferred: an unfinished message at the start pins the log;
+// a snapshot that would have to carry more than MaxSnapshotBytes of it is
+// not taken (ErrSnapshotDeferred, counted) and nothing is removed. Once
+// the message is finished the snapshot is small and the log compacts.
+func TestSnapshotDeferred(t *testing.T) {
+	g := newGroup(t, Options{TickInterval: 10 * time.Millisecond, ProposeTimeout: 20 * time.Second,
+		SegmentBytes: 4 << 10, CatchUpEntries: 8, MaxSnapshotBytes: 16 << 10})
+	lead := g.leader()
+	m := g.members[lead]
+	e := m.Engine()
+	if err := e.CreateChannel("t", "c", brokerlog.Start{Mode: brokerlog.StartLatest}).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for k := uint64(1); k <= n; k++ {
+		msg := brokerlog.Message{ID: [16]byte{byte(k >> 8), byte(k)}, Timestamp: int64(k), Body: fmt.Appendf(nil, "%0200d", k)}
+		if err := e.Publish("t", []brokerlog.Message{msg}).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for seq := uint64(2); seq <= n; seq++ {
+		e.Finish("t", "c", seq)
+	}
+	depth := func(want uint64) func() bool {
+		return func() bool { ci, ok := e.State().Channel("t", "c"); return ok && ci.Depth() == want }
+	}
+	testutil.Eventually(t, 30*time.Second, depth(1), "FINs not applied")
+	ctx := context.Background()
+	if _, err := m.CreateSnapshot(ctx); !errors.Is(err, replication.ErrSnapshotDeferred) {
+		t.Fatalf("snapshot pinned by message 1: %v, want ErrSnapshotDeferred", err)
+	}
+	if st := m.Node().Status(); st.SnapshotsDeferred != 1 || st.SnapshotIndex != 0 || st.FirstIndex != 1 || st.SegmentsCompacted != 0 {
+		t.Fatalf("after a deferred snapshot: %+v", st)
+	}
+	e.Finish("t", "c", 1)
+	testutil.Eventually(t, 30*time.Second, depth(0), "FIN of message 1 not applied")
+	if _, err := m.CreateSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Node().Status(); st.SnapshotIndex == 0 || st.SegmentsCompacted == 0 || st.SnapshotRetains != st.SnapshotIndex+1 {
+		t.Fatalf("nothing unfinished, yet: %+v", st)
+	}
 }
