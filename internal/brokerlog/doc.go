@@ -64,9 +64,10 @@
 //
 // # Raft
 //
-// The State is raft's state machine and the checkpoint its snapshot
-// (Snapshot() = checkpoint bytes with Checkpoint's index and the log's term
-// there). Apply is deterministic, entries carry what the leader decided, and
+// The State is raft's state machine and the checkpoint body its snapshot
+// (snapshot.go: SnapshotState, RestoreState; RetainFrom is the low-water
+// mark whose entries travel with the snapshot, LogTrimmed drops marks when
+// the log's owner removed segments; replgroup wires them). Apply is deterministic, entries carry what the leader decided, and
 // the Engine's proposal methods are the only writers, so replacing the local
 // Committer with a raft loop changes where Committed comes from, not this
 // package's types.

@@ -57,6 +57,16 @@
 //     every file operation). NewNode restores the stored snapshot when
 //     Options.Applied is older. A snapshot is one raft message, so at most
 //     ~255 MiB (the frame limit).
+//   - Retained entries (snapshot_payload.go): a StateMachine that is a
+//     LogRetainer (nsqd's broker: message bodies stay in the log) names
+//     the lowest index its state reads; the snapshot carries the entries
+//     from there to its index (read from the log when sending; stored in
+//     the snapshot file of an installed one), compaction never removes
+//     them, and an install writes them into the follower's log (which
+//     then starts there) before Restore; LogTrimmed tells the state where
+//     the log starts after a compaction or install. A snapshot too big
+//     with its entries (Options.MaxSnapshotBytes) is deferred
+//     (ErrSnapshotDeferred) and nothing is compacted.
 //   - Transport: Send(group, msg) never blocks. MemNetwork is the
 //     in-process one for tests; TCPTransport sends frames
 //     len:uint32 group:uint64 protobuf message over one outbound
@@ -120,10 +130,14 @@
 //
 // # Missing
 //
-//   - Snapshots are taken on the loop, in memory: fine for a brokerlog
-//     checkpoint (cursors and ranges), not for the messages themselves,
-//     which stay in the log until compaction (nsqd's snapshot must carry
-//     or reference what is still unfinished).
+//   - Snapshots are taken on the loop, in memory: the state machine's
+//     bytes (a brokerlog checkpoint: cursors and ranges) are small, but a
+//     leader sending a snapshot reads its retained entries (up to the
+//     frame limit) on the loop too, and the follower writes them there.
+//     Streaming them in chunks off the loop would keep the loop free.
+//   - Retained entries are whole log entries from the low-water mark on,
+//     finished ones included: one stuck message pins everything after it,
+//     and past MaxSnapshotBytes snapshots (and compaction) wait.
 //   - Only single changes are proposed (never a joint configuration),
 //     though the state and snapshot files store raft's whole ConfState.
 //   - Detecting a replaced disk: nsqd does it (nsqd/replication_member.go,
@@ -144,6 +158,8 @@
 // SendSnapshot done callback (which only does a non-blocking channel
 // send). Options.Apply and the StateMachine methods run on the loop and
 // must not call back into the Node.
+//
+// LogRetainer's methods run on the loop like the others.
 //
 // Order: Node loop → Storage.mu → logstore Log.wmu → Log.mu.
 package replication
