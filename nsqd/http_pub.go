@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -25,18 +26,24 @@ func (s *httpServer) topicFromQuery(req *http.Request) (httpapi.Query, *Topic, e
 	if err != nil {
 		return nil, nil, err
 	}
-	name, ok := q.Get("topic")
+	t, err := s.topicOf(pubQuery{parsed: true, q: q})
+	return q, t, err
+}
+
+// topicOf validates q's topic parameter and returns (creating) the topic.
+func (s *httpServer) topicOf(q pubQuery) (*Topic, error) {
+	name, ok := q.get("topic")
 	if !ok {
-		return nil, nil, errBadRequest("MISSING_ARG_TOPIC")
+		return nil, errBadRequest("MISSING_ARG_TOPIC")
 	}
 	if !names.IsValidTopicName(name) {
-		return nil, nil, errBadRequest("INVALID_TOPIC")
+		return nil, errBadRequest("INVALID_TOPIC")
 	}
 	t, err := s.n.GetTopic(name)
 	if err != nil {
-		return nil, nil, errUnavailable("EXITING")
+		return nil, errUnavailable("EXITING")
 	}
-	return q, t, nil
+	return t, nil
 }
 
 func (s *httpServer) pub(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {
@@ -48,18 +55,28 @@ func (s *httpServer) pub(w http.ResponseWriter, req *http.Request, _ httprouter.
 	if err != nil {
 		return nil, errInternal()
 	}
-	if int64(len(body)) > max {
+	return s.publishOne(req.URL.RawQuery, body)
+}
+
+// publishOne is /pub once its body is read, shared by net/http and the
+// fast path (http_fast.go): NSQ's checks in NSQ's order, then the publish.
+func (s *httpServer) publishOne(rawQuery string, body []byte) (any, error) {
+	if int64(len(body)) > s.n.opts.MaxMsgSize {
 		return nil, errTooLarge("MSG_TOO_BIG")
 	}
 	if len(body) == 0 {
 		return nil, errBadRequest("MSG_EMPTY")
 	}
-	q, t, err := s.topicFromQuery(req)
+	q, err := parseQuery(rawQuery)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.topicOf(q)
 	if err != nil {
 		return nil, err
 	}
 	var deferral time.Duration
-	if d, ok := q.Get("defer"); ok {
+	if d, ok := q.get("defer"); ok {
 		ms, err := strconv.ParseInt(d, 10, 64)
 		if err != nil || ms < 0 || ms > s.n.opts.MaxReqTimeout.Milliseconds() {
 			return nil, errBadRequest("INVALID_DEFER")
@@ -103,16 +120,25 @@ func publishErr(err error) error {
 }
 
 func (s *httpServer) mpub(w http.ResponseWriter, req *http.Request, _ httprouter.Params) (any, error) {
-	maxBody := s.n.opts.MaxBodySize
-	if req.ContentLength > maxBody {
+	if req.ContentLength > s.n.opts.MaxBodySize {
 		return nil, errTooLarge("BODY_TOO_BIG")
 	}
-	q, t, err := s.topicFromQuery(req)
+	return s.publishMany(req.URL.RawQuery, req.Body)
+}
+
+// publishMany is /mpub once its Content-Length passed, shared by net/http
+// and the fast path: the query first, then the body as it is read.
+func (s *httpServer) publishMany(rawQuery string, body io.Reader) (any, error) {
+	q, err := parseQuery(rawQuery)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.topicOf(q)
 	if err != nil {
 		return nil, err
 	}
 	binaryMode := false
-	if b, ok := q.Get("binary"); ok {
+	if b, ok := q.get("binary"); ok {
 		switch b {
 		case "true", "1":
 			binaryMode = true
@@ -122,11 +148,12 @@ func (s *httpServer) mpub(w http.ResponseWriter, req *http.Request, _ httprouter
 			binaryMode = true
 		}
 	}
+	maxBody, maxMsg := s.n.opts.MaxBodySize, s.n.opts.MaxMsgSize
 	var bodies [][]byte
 	if binaryMode {
-		bodies, err = readBinaryMPUB(req.Body, maxBody, s.n.opts.MaxMsgSize)
+		bodies, err = readBinaryMPUB(body, maxBody, maxMsg)
 	} else {
-		bodies, err = readTextMPUB(req.Body, maxBody, s.n.opts.MaxMsgSize)
+		bodies, err = readTextMPUB(body, maxBody, maxMsg)
 	}
 	if err != nil {
 		return nil, err
@@ -197,3 +224,39 @@ func parseBinaryMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
 }
 
 // queryBool reads include_clients / include_mem: false and 0 are false,
+
+// pubQuery is the query string of /pub or /mpub: the raw string when it
+// needs no unescaping, which get then scans (no map per request), else
+// url.ParseQuery's values. Either way the first value of a key wins.
+type pubQuery struct {
+	raw    string
+	parsed bool
+	q      httpapi.Query
+}
+
+// parseQuery is url.ParseQuery with its INVALID_REQUEST: without '%',
+// '+' or ';' that function only splits on '&' and '=', which get does.
+func parseQuery(raw string) (pubQuery, error) {
+	if !strings.ContainsAny(raw, "%+;") {
+		return pubQuery{raw: raw}, nil
+	}
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return pubQuery{}, errBadRequest("INVALID_REQUEST")
+	}
+	return pubQuery{parsed: true, q: httpapi.Query(v)}, nil
+}
+
+func (p pubQuery) get(key string) (string, bool) {
+	if p.parsed {
+		return p.q.Get(key)
+	}
+	for s := p.raw; s != ""; {
+		var kv string
+		kv, s, _ = strings.Cut(s, "&")
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v, true
+		}
+	}
+	return "", false
+}

@@ -236,7 +236,7 @@ func (n *NSQD) RealHTTPSAddr() net.Addr {
 // Main serves until Exit is called. It returns an error if a listener
 // fails for a reason other than Exit.
 func (n *NSQD) Main() error {
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	n.spawn(func() {
 		if err := n.acceptLoop(); err != nil {
 			errc <- err
@@ -247,8 +247,18 @@ func (n *NSQD) Main() error {
 		if l == nil {
 			continue
 		}
-		srv := httpapi.NewServer(newHTTPServer(n, l == n.httpsListener), httpErrLog)
-		l := l
+		hs := newHTTPServer(n, l == n.httpsListener)
+		srv := httpapi.NewServer(hs, httpErrLog)
+		if l == n.httpListener {
+			// the fast path reads each connection first (http_fast.go)
+			fast := newFastHTTP(hs, l)
+			n.spawn(func() {
+				if err := fast.acceptLoop(); err != nil {
+					errc <- err
+				}
+			})
+			l = fast
+		}
 		n.spawn(func() {
 			if err := httpapi.Serve(srv, l); err != nil {
 				errc <- err

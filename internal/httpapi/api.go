@@ -102,6 +102,9 @@ func LogIf(enabled func() bool, logf Logger) Decorator {
 	}
 }
 
+// StatusOf is the status V1 answers err with: an Err's Code, else 500.
+func StatusOf(err error) int { return errStatus(err) }
+
 func errStatus(err error) int {
 	if e, ok := err.(Err); ok {
 		return e.Code
@@ -111,13 +114,41 @@ func errStatus(err error) int {
 
 var (
 	hdrNSQ  = []string{"nsq; version=1.0"}
-	hdrJSON = []string{"application/json; charset=utf-8"}
-	hdrText = []string{"text/plain; charset=utf-8"}
+	hdrJSON = []string{ContentTypeJSON}
+	hdrText = []string{ContentTypeText}
 	hdrZero = []string{"0"}
 )
 
 // RespondV1 writes data (or an error) in the V1 format with status code.
 func RespondV1(w http.ResponseWriter, code int, data any) {
+	code, body, contentType := V1Body(code, data)
+	// canonical keys and shared, never modified value slices: Set would
+	// allocate a slice per header on every reply
+	h := w.Header()
+	h["X-Nsq-Content-Type"] = hdrNSQ
+	switch contentType {
+	case ContentTypeJSON:
+		h["Content-Type"] = hdrJSON
+	case ContentTypeText:
+		h["Content-Type"] = hdrText
+	}
+	if len(body) == 0 {
+		h["Content-Length"] = hdrZero
+	}
+	w.WriteHeader(code)
+	w.Write(body)
+}
+
+// The Content-Type values of V1 replies.
+const (
+	ContentTypeJSON = "application/json; charset=utf-8"
+	ContentTypeText = "text/plain; charset=utf-8"
+)
+
+// V1Body is the status, body and Content-Type ("" for none) RespondV1
+// sends for code and data; a raw-connection writer uses it to send the
+// same bytes.
+func V1Body(code int, data any) (int, []byte, string) {
 	var body []byte
 	isJSON := false
 	switch d := data.(type) {
@@ -140,20 +171,13 @@ func RespondV1(w http.ResponseWriter, code int, data any) {
 		}
 		isJSON = true
 	}
-	// canonical keys and shared, never modified value slices: Set would
-	// allocate a slice per header on every reply
-	h := w.Header()
-	h["X-Nsq-Content-Type"] = hdrNSQ
-	if isJSON {
-		h["Content-Type"] = hdrJSON
-	} else if len(body) > 0 {
-		h["Content-Type"] = hdrText
+	switch {
+	case isJSON:
+		return code, body, ContentTypeJSON
+	case len(body) > 0:
+		return code, body, ContentTypeText
 	}
-	if len(body) == 0 {
-		h["Content-Length"] = hdrZero
-	}
-	w.WriteHeader(code)
-	w.Write(body)
+	return code, body, ""
 }
 
 // NewRouter returns an httprouter with NSQ's replies for unknown paths
