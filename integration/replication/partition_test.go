@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,10 +24,13 @@ import (
 // their own (labClient), never cut: the test re-runs itself there
 // (netlab.Reexec), since go-nsq dials from goroutines of its own.
 //
-// Each cycle picks a victim (in turn: the leader of group 1, which the
-// producers publish to; that leader on the replication network only; a
-// node that does not lead group 1), cuts it for partitionFlap and heals it
-// for partitionFlap. NSQ_PARTITION_CYCLES sets the cycles (default 8) and
+// Each cycle picks a victim, in turn: the leader of group 1 (which the
+// producers publish to) on every link; that leader on the replication
+// network only; a node that does not lead group 1; that leader on the
+// replication network only again, this time held until its /ping reports
+// the lost quorum and two flaps more, past --replication-propose-timeout
+// (and after the heal until /ping reports OK again). It cuts the victim
+// for partitionFlap and heals it for partitionFlap. NSQ_PARTITION_CYCLES sets the cycles (default 8) and
 // NSQ_PARTITION_SECONDS bounds the cycling phase (default 120);
 // scripts/repl-partition.sh runs 100 cycles. Then the load stops and the
 // consumers drain: every acknowledged message delivered (duplicates
@@ -77,6 +81,20 @@ func newLabCluster(t *testing.T, lab *netlab.Lab, extra ...string) *cluster {
 	}
 	c.startAll()
 	return c
+}
+
+// waitPing polls node i's /ping until it answers code with a body starting
+// with prefix, and fails the test after timeout.
+func (c *cluster) waitPing(i, code int, prefix string, timeout time.Duration) {
+	c.t.Helper()
+	var got int
+	var body string
+	if err := testutil.Poll(timeout, func() bool {
+		got, body = c.ping(i)
+		return got == code && strings.HasPrefix(body, prefix)
+	}); err != nil {
+		c.t.Fatalf("node %d's /ping answers %d %q, not %d %q..., after %s", i+1, got, body, code, prefix, timeout)
+	}
 }
 
 // quickc asks nodes that may be cut off: it gives up soon.
@@ -138,24 +156,39 @@ func runPartition(t *testing.T, lab *netlab.Lab) {
 		}
 		victim, what := leader, "leader of group 1, every link"
 		cut, heal := func() { lab.Cut(victim) }, func() { lab.Heal(victim) }
-		switch cycle % 3 {
-		case 2:
+		long := false
+		switch cycle % 4 {
+		case 2, 0:
 			what = "leader of group 1, replication link only"
 			cut, heal = func() { lab.CutNet(labReplNet, victim) }, func() { lab.HealNet(labReplNet, victim) }
-		case 0:
+			long = cycle%4 == 0
+		case 3:
 			victim = 1 + (leader+uint64(rng.IntN(2)))%3 // one of the other two
 			what = "not the leader of group 1, every link"
 		}
-		before := ld.ack.count()
+		before, failedBefore := ld.ack.count(), ld.ack.failed.Load()
 		cut()
+		held := time.Now()
 		time.Sleep(partitionFlap)
+		if long {
+			// its clients still reach it: it must say it cannot serve them
+			// for longer than --replication-propose-timeout, so that the
+			// publishes it holds are answered (E_PUB_FAILED / 503, never OK)
+			what += ", until its /ping reports no quorum and 2 flaps more"
+			c.waitPing(int(victim-1), 500, "NOK - replication group", 60*time.Second)
+			time.Sleep(2 * partitionFlap)
+		}
 		heal()
+		held2 := time.Since(held).Round(100 * time.Millisecond)
+		if long {
+			c.waitPing(int(victim-1), 200, "OK", 60*time.Second)
+		}
 		after := c.leaderOf(1, 30*time.Second)
 		if after != leader {
 			moved++
 		}
-		t.Logf("cycle %d: cut node %d (%s) for %s; group 1 led by %d before, %d after; acked %d (+%d)",
-			cycle, victim, what, partitionFlap, leader, after, ld.ack.count(), ld.ack.count()-before)
+		t.Logf("cycle %d: cut node %d (%s) for %s; group 1 led by %d before, %d after; acked %d (+%d), failed +%d",
+			cycle, victim, what, held2, leader, after, ld.ack.count(), ld.ack.count()-before, ld.ack.failed.Load()-failedBefore)
 		time.Sleep(partitionFlap)
 		done++
 	}
