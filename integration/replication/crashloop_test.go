@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,7 +65,10 @@ func TestReplicatedCrashLoop(t *testing.T) {
 	cycles := envInt("NSQ_REPL_CYCLES", 5)
 	maxGap := max(3, envInt("NSQ_REPL_MAX_GAP", 4))
 	maxDown := max(2, envInt("NSQ_REPL_MAX_DOWN", 3))
-	c := newCluster(t)
+	// NSQ_REPL_FLAGS: extra nsqd flags, e.g. "--replication-snapshot-entries=200
+	// --log-segment-bytes=65536" so that groups compact and restarted nodes
+	// catch up through snapshots.
+	c := newCluster(t, strings.Fields(os.Getenv("NSQ_REPL_FLAGS"))...)
 	c.waitHomeLeaders(60 * time.Second)
 	const topic = "crash"
 	c.createChannel(topic, "ch")
@@ -90,6 +94,13 @@ func TestReplicatedCrashLoop(t *testing.T) {
 		cycles, len(want), ld.ack.tcp.Load(), ld.ack.http.Load(), ld.ack.failed.Load(), dups)
 
 	commits := c.waitConverged(120 * time.Second)
+	for i := range c.nodes {
+		for _, g := range c.stats(i).Groups {
+			sn := g.Snapshot
+			t.Logf("node %d group %d: snapshot %d retains from %d, log from %d; taken %d, deferred %d, installed %d, segments removed %d",
+				i+1, g.ID, sn.Index, sn.RetainsFrom, sn.LogFirstIndex, sn.Taken, sn.Deferred, sn.Installed, sn.SegmentsRemoved)
+		}
+	}
 	for i := range c.nodes {
 		c.kill(i)
 	}
