@@ -117,10 +117,11 @@ func (c *replConfig) myGroups() []uint64 {
 	return out
 }
 
-// canonical is the peer list in one spelling (sorted by id), compared
+// canonical is the factor and the peer list in one spelling, compared
 // between nodes before a membership change (replication_reconcile.go).
 func (c *replConfig) canonical() string {
-	parts := make([]string, 0, len(c.ids))
+	parts := make([]string, 0, len(c.ids)+1)
+	parts = append(parts, fmt.Sprintf("factor=%d", c.factor))
 	for _, id := range c.ids {
 		parts = append(parts, fmt.Sprintf("%d=%s", id, c.addrs[id]))
 	}
