@@ -22,6 +22,17 @@
 // when enough slots have opened for a useful batch. There is no goroutine
 // or Go channel hop per message except on the disk overflow path.
 //
+// HTTP: on the plain listener every connection is read first by the fast
+// path (http_fast.go, http_fast_parse.go, http_fast_conn.go), one
+// goroutine per connection that answers POST /pub and /mpub over
+// HTTP/1.1 with a Content-Length itself, with NSQ's reply bytes, and
+// hands the connection to net/http, unread bytes replayed, at the first
+// request it does not fully understand (another endpoint, chunked,
+// Expect, Connection: close, HTTP/1.0, auth or --tls-required, a body
+// over the limits). Its deadlines: 120 s idle, 30 s for a head, 60 s for
+// a body, 60 s per write; net/http has ReadHeaderTimeout 30 s and
+// IdleTimeout 120 s but nothing bounds a slow body there.
+//
 // Only when a topic cannot deliver (no channels yet, paused, or a backlog
 // waiting) are messages kept in the topic's own queue, drained by one pump
 // goroutine per topic.
@@ -108,7 +119,7 @@
 //
 // Leaves, held while taking nothing else: NSQD.optsMu, NSQD.healthMu (set
 // by a disk write while Topic.mu is held), lookupPeers.mu,
-// guidFactory.mu, deadLedger.mu, replSet.mu, replSet.ctlMu and replHeard.mu
+// guidFactory.mu, deadLedger.mu, fastHTTP.mu, replSet.mu, replSet.ctlMu and replHeard.mu
 // (held while its file is written). lookupPeers is notified only after
 // NSQD.mu and Topic.mu are released.
 //

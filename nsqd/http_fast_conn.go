@@ -41,6 +41,9 @@ type fastConn struct {
 	out []byte // replies not yet written
 
 	readDeadline, writeDeadline time.Time // as set on c
+	// now is the time of the last reply, reused for the deadlines armed
+	// before the next wait (one clock read per request); zero after a wait
+	now time.Time
 
 	dateSec int64
 	date    []byte // http.TimeFormat of dateSec
@@ -103,7 +106,9 @@ func (fc *fastConn) readHead() (fastHead, int, error) {
 			return fastHead{}, 0, err
 		}
 		fc.armRead(fc.f.idle)
-		if _, err := fc.br.Peek(1); err != nil {
+		_, err := fc.br.Peek(1)
+		fc.now = time.Time{}
+		if err != nil {
 			return fastHead{}, 0, err
 		}
 	}
@@ -155,7 +160,8 @@ func (fc *fastConn) answer(ep fastEndpoint, target, query string, body []byte) {
 	}
 	code, data := fc.call(ep, query, body)
 	code, rb, ctype := httpapi.V1Body(code, data)
-	fc.out = appendV1Reply(fc.out, code, rb, ctype, fc.dateNow())
+	fc.now = time.Now()
+	fc.out = appendV1Reply(fc.out, code, rb, ctype, fc.dateOf(fc.now))
 	fc.f.served.Add(1)
 	if debug {
 		s.n.log.Logf(lg.DEBUG, "HTTP: %s %s (%s) %s", "POST", target, fc.c.RemoteAddr(), time.Since(start))
@@ -221,9 +227,16 @@ func appendV1Reply(b []byte, code int, body []byte, ctype string, date []byte) [
 	return append(b, body...)
 }
 
-// dateNow is the Date header value, formatted once a second.
-func (fc *fastConn) dateNow() []byte {
-	now := time.Now()
+// clock is now, or the time of the last reply when no wait came since.
+func (fc *fastConn) clock() time.Time {
+	if fc.now.IsZero() {
+		return time.Now()
+	}
+	return fc.now
+}
+
+// dateOf is the Date header value for now, formatted once a second.
+func (fc *fastConn) dateOf(now time.Time) []byte {
 	if sec := now.Unix(); sec != fc.dateSec || fc.date == nil {
 		fc.dateSec = sec
 		fc.date = now.UTC().AppendFormat(fc.date[:0], http.TimeFormat)
@@ -236,7 +249,7 @@ func (fc *fastConn) flush() error {
 	if len(fc.out) == 0 {
 		return nil
 	}
-	if want := time.Now().Add(fc.f.write); needsArm(fc.writeDeadline, want) {
+	if want := fc.clock().Add(fc.f.write); needsArm(fc.writeDeadline, want) {
 		fc.writeDeadline = want.Add(deadlineSlack)
 		fc.c.SetWriteDeadline(fc.writeDeadline)
 	}
@@ -247,7 +260,7 @@ func (fc *fastConn) flush() error {
 
 // armRead makes the read deadline d from now, give or take deadlineSlack.
 func (fc *fastConn) armRead(d time.Duration) {
-	if want := time.Now().Add(d); needsArm(fc.readDeadline, want) {
+	if want := fc.clock().Add(d); needsArm(fc.readDeadline, want) {
 		fc.readDeadline = want.Add(deadlineSlack)
 		fc.c.SetReadDeadline(fc.readDeadline)
 	}
