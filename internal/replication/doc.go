@@ -131,10 +131,12 @@
 // # Missing
 //
 //   - Snapshots are taken on the loop, in memory: the state machine's
-//     bytes (a brokerlog checkpoint: cursors and ranges) are small, but a
-//     leader sending a snapshot reads its retained entries (up to the
-//     frame limit) on the loop too, and the follower writes them there.
-//     Streaming them in chunks off the loop would keep the loop free.
+//     bytes (a brokerlog checkpoint: cursors and ranges) are small. A
+//     snapshot with retained entries is read and encoded off the loop
+//     when a follower needs it (snapshot_send.go), but it is still one
+//     message held whole in memory on both sides, and the follower writes
+//     its entries on its loop (it is catching up anyway). Streaming in
+//     chunks would bound the memory.
 //   - Retained entries are whole log entries from the low-water mark on,
 //     finished ones included: one stuck message pins everything after it,
 //     and past MaxSnapshotBytes snapshots (and compaction) wait.
@@ -161,5 +163,8 @@
 //
 // LogRetainer's methods run on the loop like the others.
 //
-// Order: Node loop → Storage.mu → logstore Log.wmu → Log.mu.
+// Storage.buildMu (a snapshot being built for sending, off the loop) is
+// taken before Storage.mu, never while holding it.
+//
+// Order: Node loop → Storage.buildMu → Storage.mu → logstore Log.wmu → Log.mu.
 package replication

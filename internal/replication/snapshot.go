@@ -197,6 +197,7 @@ func (s *Storage) ApplySnapshot(snap *pb.Snapshot) error {
 	s.snapKeep = p.keep
 	err = s.saveLocked()
 	s.mu.Unlock()
+	s.dropBuild()
 	if err != nil {
 		return err
 	}
@@ -252,6 +253,7 @@ func (s *Storage) CreateSnapshot(index uint64, cs *pb.ConfState, data []byte, ke
 	if err := writeAtomic(s.opts.FS, s.opts.Dir, snapFile, encodeSnapshot(&m, p.encode())); err != nil {
 		return err
 	}
+	s.dropBuild()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.snapIndex, s.st.snapTerm, s.snapKeep = index, term, keep
@@ -292,20 +294,34 @@ func (s *Storage) SnapshotIndex() (index, term uint64) {
 
 // Snapshot implements raft.Storage: the latest snapshot with its data read
 // from the snapshot file; before any snapshot, an empty one at index 0 with
-// the group's configuration.
+// the group's configuration. A snapshot that carries retained entries (up
+// to the frame limit) is built off the raft loop (snapshot_send.go): the
+// first call starts the build and answers ErrSnapshotTemporarilyUnavailable
+// (raft tries again at the follower's next response), a later one hands
+// the built snapshot out.
 func (s *Storage) Snapshot() (*pb.Snapshot, error) {
 	s.mu.Lock()
-	index := s.st.snapIndex
+	index, keep := s.st.snapIndex, s.snapKeep
 	conf := s.st.conf.toPB()
 	s.mu.Unlock()
 	if index == 0 {
 		return &pb.Snapshot{Metadata: &pb.SnapshotMetadata{ConfState: conf, Index: new(uint64(0)), Term: new(uint64(0))}}, nil
 	}
+	if keep <= index {
+		return s.builtSnapshot(index)
+	}
+	return s.loadPBSnapshot(index)
+}
+
+// loadPBSnapshot reads the snapshot file (and the retained entries the log
+// holds for it) into a raft snapshot; ErrSnapshotTemporarilyUnavailable if
+// the file is not the snapshot at index.
+func (s *Storage) loadPBSnapshot(index uint64) (*pb.Snapshot, error) {
 	m, p, ok, err := loadSnapshot(s.opts.FS, s.opts.Dir)
 	if err != nil {
 		return nil, err
 	}
-	if !ok || m.index < index {
+	if !ok || m.index != index {
 		return nil, raft.ErrSnapshotTemporarilyUnavailable
 	}
 	if p.keep <= m.index && len(p.entries) == 0 {

@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/dropin/nsq/internal/logstore"
+	"github.com/dropin/nsq/internal/testutil"
 	"github.com/dropin/nsq/internal/vfs"
 )
 
@@ -343,7 +345,13 @@ func checkRebooted(t *testing.T, s *Storage, isNew bool, old uint64, data []byte
 	if keep >= snapIndex || first > keep {
 		t.Fatalf("snapshot %d retains from %d, log starts at %d", snapIndex, keep, first)
 	}
-	sn, err := s.Snapshot()
+	var sn *pb.Snapshot
+	var err error
+	// Retained entries make it a build off the loop: ask until it is done.
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		sn, err = s.Snapshot()
+		return !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable)
+	}, "snapshot %d not built", snapIndex)
 	if err != nil || sn.GetMetadata().GetIndex() != snapIndex {
 		t.Fatalf("snapshot: %v, %v", sn, err)
 	}

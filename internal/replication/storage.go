@@ -57,6 +57,10 @@ type Storage struct {
 	st       persistentState
 	saved    persistentState // what the state file holds
 	snapKeep uint64          // first index the latest snapshot retains (snapshot_payload.go)
+
+	buildMu sync.Mutex // guards build; taken before mu, never while holding it
+	build   *snapBuild // a snapshot being built for sending (snapshot_send.go)
+	buildWG sync.WaitGroup
 }
 
 var _ raft.Storage = (*Storage)(nil)
@@ -231,6 +235,8 @@ func (s *Storage) saveLocked() error {
 
 // Close saves the latest commit index (best effort) and closes the log.
 func (s *Storage) Close() error {
+	s.buildWG.Wait() // a snapshot build reads the log
+	s.dropBuild()
 	s.mu.Lock()
 	var serr error
 	if s.st.commit != s.saved.commit && s.log.Broken() == nil {
