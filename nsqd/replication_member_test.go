@@ -2,9 +2,13 @@ package nsqd
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dropin/nsq/internal/replication"
+	"github.com/dropin/nsq/internal/testutil"
 )
 
 func TestDecideMember(t *testing.T) {
@@ -114,5 +118,60 @@ func TestReplIdentityAndHeard(t *testing.T) {
 	}
 	if got := fmt.Sprint(h2.of(3)); got != "[1 2]" {
 		t.Fatalf("heard after reopen %s", got)
+	}
+}
+
+// TestReplicationIdentityStart: a replicated node (a group of one) records
+// its member id, keeps it across a restart, refuses a data directory of
+// another node id, and, alone in its group, starts the group anew when its
+// directory is gone (nobody to rejoin).
+func TestReplicationIdentityStart(t *testing.T) {
+	opts := testOptions(t)
+	addr := testutil.FreeAddrs(t, 1)[0]
+	opts.ID = 1
+	opts.ReplicationPeers = "1=" + addr
+	opts.ReplicationAddress = addr
+	start := func() *NSQD {
+		t.Helper()
+		n, err := New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	member := func(n *NSQD) (uint64, string) {
+		t.Helper()
+		g := n.replicationStats().Groups[0]
+		return g.MemberID, g.Role
+	}
+	n := start()
+	if id, role := member(n); id != 1 || role != "voter" {
+		t.Fatalf("first start: member %d role %s", id, role)
+	}
+	n.Exit()
+	id, ok, err := loadReplIdentity(opts.DataPath)
+	if m, _ := id.member(1); err != nil || !ok || m != 1 || id.NodeID != 1 {
+		t.Fatalf("identity %+v ok %t err %v", id, ok, err)
+	}
+	n = start()
+	if id, _ := member(n); id != 1 {
+		t.Fatalf("restart: member %d", id)
+	}
+	n.Exit()
+
+	other := *opts
+	other.ID = 2
+	other.ReplicationPeers = "2=" + addr
+	if _, err := New(&other); err == nil || !strings.Contains(err.Error(), "belongs to node 1") {
+		t.Fatalf("another node id on this data dir: %v", err)
+	}
+
+	if err := os.RemoveAll(filepath.Join(opts.DataPath, "groups", "1")); err != nil {
+		t.Fatal(err)
+	}
+	n = start()
+	defer n.Exit()
+	if id, role := member(n); id != 1 || role != "voter" {
+		t.Fatalf("group of one, directory gone: member %d role %s", id, role)
 	}
 }

@@ -58,6 +58,9 @@ func openReplicated(n *NSQD, rc *replConfig) (_ *logMode, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	if hadIdent && ident.NodeID != rc.self {
+		return nil, fmt.Errorf("--data-path %s belongs to node %d (%s), not to --node-id %d", dataPath, ident.NodeID, replIdentityFile, rc.self)
+	}
 	_, statErr := os.Stat(replGroupsDir(dataPath))
 	rs := &replSet{cfg: rc, byGroup: map[uint64]*replgroup.Member{}, log: n.log,
 		proposed: map[string]time.Time{}, deleted: map[string]time.Time{},
@@ -142,6 +145,16 @@ func (rs *replSet) planGroups(dataPath string, ident *replIdentity) ([]groupPlan
 		if err := moveAside(dir, "nostate"); err != nil {
 			return nil, err
 		}
+		if members := rs.cfg.members(g); len(members) == 1 {
+			// No one else holds the group (--replication-factor 1): there
+			// is nobody to rejoin and no vote to protect; it starts anew.
+			why := "new group"
+			if _, ok := ident.member(g); ok {
+				why = "its state is gone and it has no other member: it starts anew, what it held is lost"
+			}
+			plans = append(plans, groupPlan{g: g, member: self, why: why})
+			continue
+		}
 		if member, ok := ident.member(g); ok {
 			plans = append(plans, groupPlan{g: g, member: replication.MemberID(self, gen(member)+1), join: true,
 				why: fmt.Sprintf("its state for the group is gone (was member %d)", member)})
@@ -184,9 +197,18 @@ func (rs *replSet) planGroups(dataPath string, ident *replIdentity) ([]groupPlan
 // this node was removed from and does not rejoin.
 func (rs *replSet) openGroup(n *NSQD, dataPath string, ident *replIdentity, p groupPlan) (*replgroup.Member, error) {
 	dir := replGroupDir(dataPath, p.g)
-	if cur, ok := ident.member(p.g); !ok || cur != p.member {
-		ident.set(p.g, p.member)
-		if err := ident.save(dataPath); err != nil { // before the storage exists under the new id
+	// A later generation is recorded before its storage exists (a restart
+	// must not take that storage for generation 0's); generation 0 after,
+	// so a crash in between leaves no record of a member that never ran.
+	record := func() error {
+		if cur, ok := ident.member(p.g); !ok || cur != p.member {
+			ident.set(p.g, p.member)
+			return ident.save(dataPath)
+		}
+		return nil
+	}
+	if gen(p.member) > 0 {
+		if err := record(); err != nil {
 			return nil, err
 		}
 	}
@@ -229,6 +251,10 @@ func (rs *replSet) openGroup(n *NSQD, dataPath string, ident *replIdentity, p gr
 		return rs.openGroup(n, dataPath, ident, p)
 	}
 	if err := rs.heard.open(p.g, dir); err != nil {
+		m.Shutdown()
+		return nil, err
+	}
+	if err := record(); err != nil {
 		m.Shutdown()
 		return nil, err
 	}
