@@ -44,7 +44,7 @@
 // backlog shrinks. Cost: Snapshot encodes the state under State.mu (read)
 // and writes the small snapshot file on the raft loop every
 // SnapshotEntries entries; the carried entries are read from the log only
-// when a follower needs the snapshot.
+// when a follower needs the snapshot, off the loop.
 //
 // # Concurrency and lock order
 //
