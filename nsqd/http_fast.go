@@ -146,9 +146,9 @@ func (f *fastHTTP) handOff(c net.Conn, br *bufio.Reader) {
 	f.untrack(c)
 	c.SetDeadline(time.Time{}) // net/http sets its own
 	rc := &replayConn{Conn: c, br: br}
+	f.handedOff.Add(1) // before net/http can answer on it
 	select {
 	case f.handoff <- rc:
-		f.handedOff.Add(1)
 	case <-f.done:
 		c.Close()
 	}

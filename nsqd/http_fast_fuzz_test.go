@@ -113,7 +113,7 @@ func httpSession(t *testing.T, addr string, in []byte) {
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatalf("daemon did not end the session within 5 s of the input's end")
 	}
-	if len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) {
+	if len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.")) {
 		t.Fatalf("reply %q is not HTTP", out)
 	}
 }

@@ -2,7 +2,6 @@ package nsqd
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -363,18 +362,30 @@ func TestFastHTTPExit(t *testing.T) {
 	}
 }
 
-// TestFastHTTPHandsOffWhenRequired: with --http-auth-required or
-// --tls-required=true every /pub is net/http's.
+// TestFastHTTPHandsOffWhenRequired: with --tls-required=true or
+// --http-auth-required every /pub is net/http's, which answers it.
 func TestFastHTTPHandsOffWhenRequired(t *testing.T) {
-	n := startNSQD(t, fastTestOptions(t))
-	n.tlsRequired = TLSRequiredAll // as --tls-required=true would, without a certificate
-	f := startFast(t, n, nil)
-	c := dialRawHTTP(t, f.Addr().String())
-	c.send(postReq("/pub?topic=t1", "m"))
-	if r := c.reply(); !strings.HasPrefix(r, "HTTP/1.1 403 ") || !bytes.Contains([]byte(r), []byte("TLS_REQUIRED")) {
-		t.Fatalf("reply %q", r)
-	}
-	if f.served.Load() != 0 {
-		t.Fatal("fast path answered under --tls-required")
+	for _, c := range []struct {
+		name  string
+		set   func(n *NSQD)
+		reply string
+	}{
+		// set as the flags would, without a certificate or an auth server
+		{"tls-required", func(n *NSQD) { n.tlsRequired = TLSRequiredAll }, "HTTP/1.1 403 "},
+		{"http-auth-required", func(n *NSQD) { n.opts.HTTPAuthRequired = true }, "HTTP/1.1 401 "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := startNSQD(t, fastTestOptions(t))
+			c.set(n)
+			f := startFast(t, n, nil)
+			rc := dialRawHTTP(t, f.Addr().String())
+			rc.send(postReq("/pub?topic=t1", "m"))
+			if r := rc.reply(); !strings.HasPrefix(r, c.reply) {
+				t.Fatalf("reply %q, want %q...", r, c.reply)
+			}
+			if f.served.Load() != 0 || f.handedOff.Load() != 1 {
+				t.Fatalf("fast path answered %d, handed off %d", f.served.Load(), f.handedOff.Load())
+			}
+		})
 	}
 }
