@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dropin/nsq/internal/httpapi"
 )
 
 // The HTTP fast path. Every connection accepted on the plain HTTP listener
@@ -23,19 +25,15 @@ import (
 // context, two deadline updates and a flush per response (see the
 // httppub section of docs/performance.md).
 
-// Deadlines of the fast path. NSQ sets none; net/http here has
-// ReadHeaderTimeout and IdleTimeout with the same values
-// (internal/httpapi.NewServer).
+// Deadlines of the fast path. NSQ sets none; the idle and head ones are
+// those of our net/http servers (internal/httpapi).
 const (
-	// fastIdleTimeout bounds the wait for the next request on a kept-alive
-	// connection: above the 90 s after which Go's http.Transport drops
-	// its idle connections, so those clients close first.
-	fastIdleTimeout = 120 * time.Second
+	fastIdleTimeout = httpapi.IdleTimeout
 	// fastHeadTimeout bounds the rest of a request head once its first
 	// byte came, fastBodyTimeout then its body.
-	fastHeadTimeout = 30 * time.Second
+	fastHeadTimeout = httpapi.HeaderTimeout
 	fastBodyTimeout = 60 * time.Second
-	// fastWriteTimeout bounds a response write to a client that reads
+	// fastWriteTimeout bounds a reply write to a client that reads
 	// nothing.
 	fastWriteTimeout = 60 * time.Second
 )

@@ -9,20 +9,26 @@ import (
 	"time"
 )
 
-// NewServer returns an http.Server for handler with our defaults; net/http's
-// own error log goes to logf. A request head must arrive within
-// ReadHeaderTimeout of its first byte, and a kept-alive connection is
-// closed after IdleTimeout without a request (longer than the 90 s after
-// which Go's http.Transport drops idle connections itself). NSQ sets
-// neither. There is no ReadTimeout: it would bound the whole request from
-// its first byte and, once passed, cancel the request context of a
-// handler still running (a 60 s pprof profile), so a body sent slowly is
-// not bounded here.
+// The deadlines of our HTTP servers (NSQ sets none).
+const (
+	// HeaderTimeout bounds a request head from its first byte.
+	HeaderTimeout = 30 * time.Second
+	// IdleTimeout bounds the wait for the next request on a kept-alive
+	// connection: above the 90 s after which Go's http.Transport drops
+	// its idle connections, so those clients close first.
+	IdleTimeout = 120 * time.Second
+)
+
+// NewServer returns an http.Server for handler with our defaults: net/http's
+// own error log goes to logf, HeaderTimeout and IdleTimeout apply. There is
+// no ReadTimeout: it would bound the whole request from its first byte and,
+// once passed, cancel the request context of a handler still running (a
+// 60 s pprof profile), so a body sent slowly is not bounded here.
 func NewServer(handler http.Handler, logf func(format string, args ...any)) *http.Server {
 	return &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: HeaderTimeout,
+		IdleTimeout:       IdleTimeout,
 		ErrorLog:          log.New(logWriter(logf), "", 0),
 	}
 }
