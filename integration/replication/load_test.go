@@ -33,20 +33,23 @@ func startLoad(c *cluster, topic string, home int) *load {
 		if home >= 0 {
 			tcpStart, httpStart = home, home
 		}
+		// the addresses of the nodes at the start: a test may add nodes
+		// to c while this runs
 		ps := make([]*pubConn, len(c.nodes))
-		for i := range ps {
-			ps[i] = &pubConn{addr: c.nodes[i].tcp}
+		https := make([]string, len(c.nodes))
+		for i, n := range c.nodes {
+			ps[i], https[i] = &pubConn{addr: n.tcp}, n.http
 		}
 		l.wg.Add(2)
-		go l.publisher(fmt.Sprintf("tcp%d", w), tcpStart, home, func(at int, body []byte) error {
+		go l.publisher(fmt.Sprintf("tcp%d", w), tcpStart, home, len(ps), func(at int, body []byte) error {
 			return ps[at%len(ps)].pub(topic, body)
 		}, func() {
 			for _, p := range ps {
 				p.close()
 			}
 		}, &l.ack.tcp)
-		go l.publisher(fmt.Sprintf("http%d", w), httpStart, home, func(at int, body []byte) error {
-			_, err := httpPub(c.nodes[at%len(c.nodes)].http, topic, body)
+		go l.publisher(fmt.Sprintf("http%d", w), httpStart, home, len(https), func(at int, body []byte) error {
+			_, err := httpPub(https[at%len(https)], topic, body)
 			return err
 		}, func() {}, &l.ack.http)
 	}
@@ -54,7 +57,7 @@ func startLoad(c *cluster, topic string, home int) *load {
 }
 
 // publisher publishes name-0, name-1, ... with pub until l stops.
-func (l *load) publisher(name string, at, home int, pub func(at int, body []byte) error, done func(), count interface{ Add(int64) int64 }) {
+func (l *load) publisher(name string, at, home, nodes int, pub func(at int, body []byte) error, done func(), count interface{ Add(int64) int64 }) {
 	defer l.wg.Done()
 	defer done()
 	away := 0 // OKs since leaving home
@@ -74,7 +77,7 @@ func (l *load) publisher(name string, at, home int, pub func(at int, body []byte
 		}
 		l.ack.add(body)
 		count.Add(1)
-		if home >= 0 && at%3 != home {
+		if home >= 0 && at%nodes != home {
 			if away++; away >= loadHomeStay {
 				at, away = home, 0
 			}
