@@ -54,7 +54,9 @@ func newFastConn(f *fastHTTP, c net.Conn) *fastConn {
 }
 
 // serve answers requests until the connection ends or is handed off.
-// A read error, a timeout or EOF ends it without a reply, as in net/http.
+// A read error, a timeout or EOF ends it without a reply to the request
+// it cut short, as in net/http; the replies to the requests before it are
+// written first, their messages being published.
 func (fc *fastConn) serve() {
 	for {
 		h, headLen, err := fc.readHead()
@@ -63,7 +65,7 @@ func (fc *fastConn) serve() {
 		}
 		if headLen < 0 || !fc.f.s.fastAllowed() || !fc.fits(h) {
 			if fc.flush() != nil {
-				break
+				break // flush again: nothing is left to write
 			}
 			fc.f.handOff(fc.c, fc.br)
 			return
@@ -76,9 +78,10 @@ func (fc *fastConn) serve() {
 		}
 		fc.answer(h.endpoint, target, query, body)
 		if len(fc.out) >= fastMaxOut && fc.flush() != nil {
-			break
+			break // out is empty: the closing flush writes nothing
 		}
 	}
+	fc.flush()
 	fc.f.untrack(fc.c)
 	fc.c.Close()
 }

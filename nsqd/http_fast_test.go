@@ -265,6 +265,32 @@ func TestFastHTTPPipelined(t *testing.T) {
 	}
 }
 
+// TestFastHTTPRepliesBeforeClose: pipelined requests followed by half a
+// request and the end of the input get their replies (their messages are
+// published) before the daemon closes.
+func TestFastHTTPRepliesBeforeClose(t *testing.T) {
+	n := startNSQD(t, fastTestOptions(t))
+	f := startFast(t, n, nil)
+	for _, tail := range []string{"POST /pub?topic=rc HTTP/1.1\r\nHost: t\r\n",
+		"POST /pub?topic=rc HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\nabc"} {
+		c := dialRawHTTP(t, f.Addr().String())
+		c.send(postReq("/pub?topic=rc", "a") + postReq("/mpub?topic=rc", "b\nc") + tail)
+		c.c.(*net.TCPConn).CloseWrite()
+		for i := 0; i < 2; i++ {
+			if r := c.reply(); !strings.HasSuffix(r, "\r\n\r\nOK") {
+				t.Fatalf("reply %d: %q", i, r)
+			}
+		}
+		if rest, err := io.ReadAll(c.br); err != nil || len(rest) != 0 {
+			t.Fatalf("after the replies: %q, %v", rest, err)
+		}
+	}
+	topic, _ := n.GetTopic("rc")
+	if d := topic.Depth(); d != 6 {
+		t.Fatalf("topic depth %d, want 6", d)
+	}
+}
+
 // TestFastHTTPDelivers checks that what the fast path accepts is what a
 // consumer receives, deferred messages included.
 func TestFastHTTPDelivers(t *testing.T) {
