@@ -9,8 +9,6 @@ import (
 	"time"
 
 	pb "go.etcd.io/raft/v3/raftpb"
-
-	"github.com/dropin/nsq/internal/lg"
 )
 
 // Control messages between nsqd nodes ride the replication transport as
@@ -38,13 +36,9 @@ const (
 	replHelloFresh    = 10 * time.Second
 )
 
-// Waits of a start that has to ask its peers: the short one lets peers
-// that are up answer; the long one bounds a start that cannot tell
-// whether this node took part in a group before.
-var (
-	replAskShortWait = 1500 * time.Millisecond
-	replAskLongWait  = 60 * time.Second
-)
+// replAskShortWait is how long a start that has to ask its peers waits
+// for answers before it takes a group nobody answering saw run for new.
+const replAskShortWait = 1500 * time.Millisecond
 
 // replCtl is a control message.
 type replCtl struct {
@@ -136,13 +130,11 @@ func (rs *replSet) helloOf(node uint64) (replHello, bool) {
 }
 
 // resolveMembers asks the other ring members of groups (this node has no
-// state for them) until decideMember decides each, and returns the
-// decisions. It fails after replAskLongWait for a group that stays
-// undecided.
-func (rs *replSet) resolveMembers(groups []uint64) (map[uint64]replJoinDecision, error) {
+// state for them) until decideMember decides each (at most about
+// replAskShortWait), and returns the decisions.
+func (rs *replSet) resolveMembers(groups []uint64) map[uint64]replJoinDecision {
 	start := time.Now()
 	out := map[uint64]replJoinDecision{}
-	lastLog := start
 	for {
 		asks := map[uint64][]uint64{} // peer → groups to ask it about
 		for _, g := range groups {
@@ -156,7 +148,7 @@ func (rs *replSet) resolveMembers(groups []uint64) (map[uint64]replJoinDecision,
 			}
 		}
 		if len(asks) == 0 {
-			return out, nil
+			return out
 		}
 		for p, gs := range asks {
 			rs.sendCtl(p, &replCtl{Op: "query", Groups: gs})
@@ -168,18 +160,9 @@ func (rs *replSet) resolveMembers(groups []uint64) (map[uint64]replJoinDecision,
 				continue
 			}
 			answers, all := rs.answersFor(g)
-			d := decideMember(rs.cfg.self, g, rs.cfg.members(g), answers, all, waited)
-			if d.decided {
+			if d := decideMember(rs.cfg.self, g, rs.cfg.members(g), answers, all, waited); d.decided {
+				d.why = fmt.Sprintf("%s (answered: %v)", d.why, slices.Sorted(maps.Keys(answers)))
 				out[g] = d
-				continue
-			}
-			if time.Since(start) > replAskLongWait {
-				return nil, fmt.Errorf("replication group %d: %s (answered: %v); this node has no state for it and cannot tell whether it took part before: start the other members of group %d, then this node",
-					g, d.why, slices.Sorted(maps.Keys(answers)), g)
-			}
-			if time.Since(lastLog) > 5*time.Second {
-				rs.log.Logf(lg.WARN, "REPLICATION(group %d): no state here; %s (answered: %v), still asking", g, d.why, slices.Sorted(maps.Keys(answers)))
-				lastLog = time.Now()
 			}
 		}
 	}

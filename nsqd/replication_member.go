@@ -197,16 +197,20 @@ type replJoinDecision struct {
 //   - Some peer heard from a member of self, or lists a later generation
 //     of it: self took part before and lost its state (a replaced disk):
 //     join as the next generation.
-//   - The group has run (a peer's term > 0) and every other member
-//     answered without having heard from self: self never took part. It
-//     starts as generation 0 from the ring if the group's configuration is
-//     still the ring, and joins otherwise (a node new to the group).
+//   - The group has run (a peer's term > 0), every other member answered
+//     without having heard from self, and the configuration is still the
+//     ring: self never took part; it starts as generation 0 (a late first
+//     start).
+//   - The group has run otherwise (a member is silent, or the
+//     configuration changed): join as the next generation of what the
+//     answers list (generation 0 only when every member answered and none
+//     lists self: a node new to the group). The silent member may be the
+//     one that counted self's votes or acknowledgements, and a new member
+//     id never voted: joining is always safe; it completes once the group
+//     has a leader.
 //   - The group has not run as far as anyone answering knows (a new
 //     cluster): generation 0 from the ring, once all answered or the
 //     short wait is over.
-//   - Otherwise (the group has run, someone has not answered, nobody
-//     heard from self): undecided; the silent member may be the one that
-//     counted self's votes or acknowledgements.
 func decideMember(self, g uint64, ring []uint64, answers map[uint64]replAnswer, allAnswered, waited bool) replJoinDecision {
 	var (
 		known   bool
@@ -250,10 +254,13 @@ func decideMember(self, g uint64, ring []uint64, answers map[uint64]replAnswer, 
 		}
 	}
 	next := func() uint32 {
-		if known {
+		switch {
+		case known:
 			return maxGen + 1
+		case allAnswered:
+			return 0
 		}
-		return 0
+		return 1 // a silent member may list generation 0
 	}
 	switch {
 	case heard || (known && maxGen > 0):
@@ -265,7 +272,8 @@ func decideMember(self, g uint64, ring []uint64, answers map[uint64]replAnswer, 
 		return replJoinDecision{member: replication.MemberID(self, next()), join: true, decided: true,
 			why: "the group runs with another configuration: this node joins it"}
 	case running:
-		return replJoinDecision{why: "the group has run and not every member answered"}
+		return replJoinDecision{member: replication.MemberID(self, next()), join: true, decided: true,
+			why: "the group has run and not every member answered: this node joins under a new id (the group adds it once it has a leader)"}
 	case allAnswered || waited:
 		return replJoinDecision{member: self, decided: true, why: "new group"}
 	}

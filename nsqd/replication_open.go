@@ -163,10 +163,7 @@ func (rs *replSet) planGroups(dataPath string, ident *replIdentity) ([]groupPlan
 		ask = append(ask, g)
 	}
 	if len(ask) > 0 {
-		ds, err := rs.resolveMembers(ask)
-		if err != nil {
-			return nil, err
-		}
+		ds := rs.resolveMembers(ask)
 		for _, g := range ask {
 			d := ds[g]
 			plans = append(plans, groupPlan{g: g, member: d.member, join: d.join, why: d.why})

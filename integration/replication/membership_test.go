@@ -113,7 +113,8 @@ func waitAcked(t *testing.T, ld *load, n int, timeout time.Duration) {
 // leads its group again. Then nodes 1 and 2 are killed in turn (the
 // groups run on the rejoined node and one other), and node 2 loses only
 // its directory of group 1 (it rejoins that group as MemberID(2, 1)): no
-// acknowledged message is lost.
+// acknowledged message is lost. NSQ_REPL_LOSTDISK_ROUNDS repeats the
+// disk loss (nodes 3, 1, 2, 3, ... in turn; generations 2 and up).
 func TestReplicatedLostDisk(t *testing.T) {
 	c := newCluster(t, "--replication-snapshot-entries=500")
 	c.waitHomeLeaders(60 * time.Second)
@@ -125,34 +126,46 @@ func TestReplicatedLostDisk(t *testing.T) {
 	ld := startLoad(c, topic, -1)
 	waitAcked(t, ld, 1500, 120*time.Second)
 
-	const victim = 2 // node 3
-	c.kill(victim)
-	dir := c.nodes[victim].dir
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	waitAcked(t, ld, ld.ack.count()+300, 120*time.Second)
-	c.start(victim)
-	m31 := memberID(3, 1)
-	for g := uint64(1); g <= 3; g++ {
-		c.waitVoters(g, []uint64{1, 2, m31}, 180*time.Second)
-	}
-	for g, v := range c.views(victim) {
-		if v.memberID != m31 || v.role != "voter" {
-			t.Fatalf("node 3, group %d: member %d role %s, want %d voter", g, v.memberID, v.role, m31)
+	// gens[g][i]: the generation node i+1 runs in group g.
+	gens := map[uint64][]uint32{1: {0, 0, 0}, 2: {0, 0, 0}, 3: {0, 0, 0}}
+	voters := func(g uint64) []uint64 {
+		var out []uint64
+		for i, gen := range gens[g] {
+			out = append(out, memberID(i+1, gen))
 		}
+		return out
 	}
-	c.waitHomeLeaders(120 * time.Second)
-	t.Logf("node 3 rejoined as member %d in every group (acked so far %d)", m31, ld.ack.count())
-
-	for _, other := range []int{0, 1} {
-		c.kill(other)
+	rounds := envInt("NSQ_REPL_LOSTDISK_ROUNDS", 1)
+	for round := 0; round < rounds; round++ {
+		victim := (2 + round) % 3 // node 3 first
+		c.kill(victim)
+		dir := c.nodes[victim].dir
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		waitAcked(t, ld, ld.ack.count()+300, 120*time.Second)
-		c.start(other)
+		c.start(victim)
+		for g := uint64(1); g <= 3; g++ {
+			gens[g][victim]++
+			c.waitVoters(g, voters(g), 180*time.Second)
+		}
+		for g, v := range c.views(victim) {
+			if want := memberID(victim+1, gens[g][victim]); v.memberID != want || v.role != "voter" {
+				t.Fatalf("node %d, group %d: member %d role %s, want %d voter", victim+1, g, v.memberID, v.role, want)
+			}
+		}
 		c.waitHomeLeaders(120 * time.Second)
+		t.Logf("round %d: node %d rejoined as generation %d of every group (acked so far %d)", round, victim+1, gens[1][victim], ld.ack.count())
+
+		for _, other := range []int{(victim + 1) % 3, (victim + 2) % 3} {
+			c.kill(other)
+			waitAcked(t, ld, ld.ack.count()+300, 120*time.Second)
+			c.start(other)
+			c.waitHomeLeaders(120 * time.Second)
+		}
 	}
 	// Only one group's directory is lost (node 2's group 1): replication.json
 	// says node 2 ran in it, so it rejoins as its next generation at once.
@@ -161,7 +174,8 @@ func TestReplicatedLostDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.start(1)
-	c.waitVoters(1, []uint64{1, memberID(2, 1), m31}, 180*time.Second)
+	gens[1][1]++
+	c.waitVoters(1, voters(1), 180*time.Second)
 	c.waitHomeLeaders(120 * time.Second)
 
 	want := ld.finish(t)
@@ -227,4 +241,70 @@ func TestReplicatedAddRemoveNode(t *testing.T) {
 	c.waitConverged(120 * time.Second)
 	t.Logf("ADDREMOVE: acked=%d (tcp %d, http %d) failed_publishes=%d lost=0 duplicates=%d",
 		len(want), ld.ack.tcp.Load(), ld.ack.http.Load(), ld.ack.failed.Load(), dups)
+}
+
+// TestReplicatedLostDiskNoQuorum: messages are acknowledged while node 2
+// is down (so only nodes 1 and 3 hold them); then node 1 goes down too
+// and node 3's disk is replaced. Node 2 and the new node 3 are two of
+// three machines, but the new member must not count: as member 3 with an
+// empty disk it would let node 2, which lacks those messages, lead and
+// lose them. No publish to node 2 or 3 is answered OK; once node 1 is
+// back, node 3 is added as MemberID(3, 1) and every acknowledged message
+// is delivered.
+func TestReplicatedLostDiskNoQuorum(t *testing.T) {
+	c := newCluster(t, "--replication-propose-timeout=2s")
+	c.waitHomeLeaders(60 * time.Second)
+	const topic = "noquorum"
+	c.createChannel(topic, "ch")
+	var acked []string
+	pub := func(i int, body string) {
+		t.Helper()
+		if _, err := httpPub(c.nodes[i].http, topic, []byte(body)); err != nil {
+			t.Fatalf("publish %s to node %d: %v", body, i+1, err)
+		}
+		acked = append(acked, body)
+	}
+	for i := range c.nodes {
+		for k := 0; k < 20; k++ {
+			pub(i, fmt.Sprintf("all-%d-%d", i+1, k))
+		}
+	}
+	c.kill(1)
+	for _, i := range []int{0, 2} {
+		for k := 0; k < 20; k++ {
+			pub(i, fmt.Sprintf("only13-%d-%d", i+1, k))
+		}
+	}
+	c.kill(0)
+	c.kill(2)
+	dir := c.nodes[2].dir
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.start(1)
+	c.start(2)
+	if err := testutil.Poll(60*time.Second, func() bool {
+		v, ok := c.views(2)[3]
+		return ok && v.memberID == memberID(3, 1) && v.role == "joining"
+	}); err != nil {
+		t.Fatalf("node 3 does not wait to join group 3 as member %d: %+v", memberID(3, 1), c.views(2))
+	}
+	for _, i := range []int{1, 2} {
+		for k := 0; k < 2; k++ {
+			if _, err := httpPub(c.nodes[i].http, topic, fmt.Appendf(nil, "never-%d-%d", i+1, k)); err == nil {
+				t.Fatalf("node %d answered OK with node 2 and the new node 3 only", i+1)
+			}
+		}
+	}
+	c.start(0)
+	for g := uint64(1); g <= 3; g++ {
+		c.waitVoters(g, []uint64{1, 2, memberID(3, 1)}, 180*time.Second)
+	}
+	j := newJournal()
+	consume(t, c.lookupHTTP, topic, "ch", j)
+	dups := waitAll(t, j, acked, 120*time.Second)
+	t.Logf("NOQUORUM: acked=%d lost=0 duplicates=%d", len(acked), dups)
 }
