@@ -31,9 +31,18 @@ type Channel struct {
 	backend   storage.Backend
 	e2e       *quantile.Window // nil when no percentiles are configured
 	room      *diskRoom        // nil for an ephemeral channel
+	// spillable: the backend is a disk queue, and a backlog on it has a
+	// tail in memory (channel_spill.go)
+	spillable bool
+
+	// spillMu orders the writes of spill batches; taken before mu
+	spillMu sync.Mutex
 
 	mu         sync.Mutex // guards the fields below up to the atomics
 	queue      msgDeque
+	tail       msgDeque     // behind the disk backlog (channel_spill.go)
+	spills     [][]*Message // detached from the tail, not yet written
+	spilling   int          // messages in spills
 	inFlight   map[MessageID]*Message
 	inFlightPQ msgHeap
 	deferred   map[MessageID]*Message
@@ -42,9 +51,10 @@ type Channel struct {
 	waiters    []*client // subscribers idle until a message arrives
 	exiting    bool
 	epoch      uint64 // bumped by empty so the disk pump drops a stale read
-	// onDisk counts messages given to the backend (or about to be) that the
-	// disk pump has not moved back to memory; while it is above zero new
-	// messages go to disk too, behind them. Always 0 for #ephemeral.
+	// onDisk counts messages given to the backend (or about to be: spills)
+	// that the disk pump has not moved back to memory; while it is above
+	// zero new messages queue behind them, in the tail. Always 0 for
+	// #ephemeral.
 	onDisk int64
 
 	paused           atomic.Bool
@@ -94,6 +104,7 @@ func newChannel(topicName, name string, env *queueEnv, deadTarget *atomic.Bool, 
 	default:
 		c.backend = storage.NewDisk(topicName+":"+name, env.disk)
 		c.room = env.room
+		c.spillable = true
 		c.room.queueOpened()
 		c.onDisk = c.backend.Depth()
 		if c.backend.Depth() > 0 {
@@ -112,9 +123,9 @@ func (c *Channel) Name() string { return c.name }
 
 // putMessages queues msgs (this channel's own copies) for delivery: those
 // with a deferral go to the deferred set, the rest to memory while it has
-// room (or a subscriber waits) and to the backend otherwise. It fails
-// only when the channel is exiting: a message the backend cannot take
-// stays in memory.
+// room (or a subscriber waits) and to the backend otherwise, behind what
+// is there already (channel_spill.go). It fails only when the channel is
+// exiting: a message the backend cannot take stays in memory.
 func (c *Channel) putMessages(msgs []*Message) error {
 	var overflow []*Message
 	var held int64
@@ -138,18 +149,30 @@ func (c *Channel) putMessages(msgs []*Message) error {
 			overflow = append(overflow, m)
 		}
 	}
-	c.mu.Unlock()
+	// held before a spill write, which may be another publisher's, unholds
 	c.room.hold(held)
+	spill := c.spillLocked()
+	c.mu.Unlock()
 	c.messageCount.Add(uint64(len(msgs)))
 	c.writeOverflow(overflow, false)
+	if spill {
+		c.writeSpill()
+	}
 	return nil
 }
 
-// pushLocked appends m to the memory queue if it has room or a subscriber
-// is waiting for it, and wakes one waiting subscriber. While older
-// messages are on disk it refuses, so m queues behind them there and the
-// channel keeps publish order.
+// pushLocked queues m in memory and reports true, or reports false when
+// it must go to the backend (the caller writes it there). A durable
+// channel always keeps it in memory, in the queue or behind a disk
+// backlog in the tail; the caller then calls spillLocked. Other channels
+// append it to the memory queue if it has room or a subscriber is
+// waiting for it, and wake one waiting subscriber; while older messages
+// are in the backend they refuse, so m queues behind them there.
 func (c *Channel) pushLocked(m *Message) bool {
+	if c.spillable {
+		c.pushDurableLocked(m)
+		return true
+	}
 	if c.onDisk > 0 || c.queue.len() >= c.env.memQueueSize && c.queue.len() >= len(c.waiters) {
 		if !c.ephemeral {
 			c.onDisk++ // the caller writes it to the backend
@@ -352,12 +375,16 @@ func (c *Channel) requeue(cl *client, id MessageID, delay time.Duration) error {
 	} else if !c.pushLocked(m) {
 		overflow = append(overflow, m)
 	}
+	spill := c.spillLocked()
 	c.logRequeue(m, due)
 	c.mu.Unlock()
 	c.requeueCount.Add(1)
 	cl.requeueCount.Add(1)
 	cl.releaseInFlight(1)
 	c.writeOverflow(overflow, true)
+	if spill {
+		c.writeSpill()
+	}
 	return nil
 }
 
@@ -425,8 +452,12 @@ func (c *Channel) releaseDue(now int64, pq *msgHeap, index map[MessageID]*Messag
 			overflow = append(overflow, m)
 		}
 	}
+	spill := c.spillLocked()
 	c.mu.Unlock()
 	c.writeOverflow(overflow, true)
+	if spill {
+		c.writeSpill()
+	}
 	return dirty
 }
 
@@ -513,9 +544,12 @@ func (c *Channel) Empty() error {
 	if err := c.logEmpty(); err != nil {
 		return err
 	}
+	c.spillMu.Lock() // no spill write in progress, none starts
+	defer c.spillMu.Unlock()
 	c.mu.Lock()
 	c.epoch++
 	held := c.dropMemoryLocked()
+
 	clients := make([]*client, 0, len(c.clients))
 	for _, cl := range c.clients {
 		clients = append(clients, cl)
@@ -532,10 +566,11 @@ func (c *Channel) Empty() error {
 	return err
 }
 
-// dropMemoryLocked drops every queued, in-flight and deferred message and
-// returns their record cost. c.mu must be held.
+// dropMemoryLocked drops every queued (tail and spills too), in-flight
+// and deferred message and returns their record cost. c.mu and c.spillMu
+// must be held.
 func (c *Channel) dropMemoryLocked() int64 {
-	var cost int64
+	cost := recordsCost(c.takeBacklogLocked(nil))
 	c.queue.drain(func(m *Message) { cost += recordCost(m) })
 	cost += recordsCost(c.inFlightPQ) + recordsCost(c.deferredPQ)
 	c.inFlightPQ, c.deferredPQ = nil, nil
@@ -547,7 +582,7 @@ func (c *Channel) dropMemoryLocked() int64 {
 // Depth is the number of queued messages, memory and backend.
 func (c *Channel) Depth() int64 {
 	c.mu.Lock()
-	n := int64(c.queue.len())
+	n := int64(c.memDepthLocked())
 	c.mu.Unlock()
 	return n + c.backend.Depth()
 }

@@ -131,6 +131,7 @@ func (c *Channel) fillFromDisk() bool {
 			if len(msgs) > 0 {
 				c.diskReadTS.Store(msgs[len(msgs)-1].Timestamp)
 			}
+			c.mergeTailLocked()
 		}
 		c.mu.Unlock()
 	}
@@ -144,8 +145,12 @@ func (c *Channel) close() error {
 		c.markExiting()
 		close(c.exitCh)
 		c.pumpDone.Wait()
+		c.spillMu.Lock() // wait for a spill write in progress
+		defer c.spillMu.Unlock()
 		c.mu.Lock()
-		var pending []*Message
+		// the backlog behind the disk first, so that after a restart it
+		// follows the disk's records, then the (older) memory queue
+		pending := c.takeBacklogLocked(nil)
 		c.queue.drain(func(m *Message) { pending = append(pending, m) })
 		for _, m := range c.inFlightPQ {
 			pending = append(pending, m)
@@ -190,6 +195,8 @@ func (c *Channel) delete() error {
 		}
 		close(c.exitCh)
 		c.pumpDone.Wait()
+		c.spillMu.Lock()
+		defer c.spillMu.Unlock()
 		c.mu.Lock()
 		held := c.dropMemoryLocked()
 		c.mu.Unlock()

@@ -42,8 +42,17 @@
 // Topics and channels keep up to --mem-queue-size messages in memory and
 // the rest in a storage.Backend: NSQ's disk queue files (internal/diskq,
 // written and read in batches), or a discarding backend for #ephemeral
-// names. On a clean stop, every queued, in-flight and
-// deferred message is written to the channel's backend.
+// names. A durable channel's queue is three parts in delivery order
+// (channel_spill.go): the memory queue, the disk backlog, and a tail in
+// memory of what came while the backlog existed. Memory queue and tail
+// together hold at most --mem-queue-size; beyond that the oldest part of
+// the tail is written to disk in batches (up to 1024 messages) by the
+// publisher that went over, after it released Channel.mu, so subscribers
+// never wait behind a disk write. The disk pump reads the backlog back
+// into the memory queue and, once it is empty, the tail joins the memory
+// queue: a spill ends as soon as delivery catches up. On a clean stop,
+// every queued (tail and spill batches first, then the memory queue),
+// in-flight and deferred message is written to the channel's backend.
 //
 // A full disk must not cost acknowledged messages: diskRoom (atomics only,
 // no lock) counts the record bytes durable queues hold in memory and
@@ -63,13 +72,16 @@
 // NSQ promises no delivery order; this nsqd keeps more, and the tests pin
 // down exactly this much. To one subscriber, without requeues or timeouts,
 // a channel's messages come in publish order, also when the backlog spills
-// to disk: while older messages are on disk, new ones queue behind them
-// there (Channel.onDisk) even when memory has room again, and a topic's
+// to disk: while older messages are on disk (Channel.onDisk), new ones
+// queue behind them in the tail, or on disk behind the tail's older part,
+// even when memory has room again, and a topic's
 // backlog (kept while it had no channel) goes out before anything
 // published later, also while its pump holds a batch (Topic.pumping).
 // After a clean restart, what was on disk comes first and in order, then
-// what was queued in memory (older), in order, then what was in flight or
-// deferred.
+// the tail behind it (both one run in publish order), then what was in
+// the memory queue (older), in order, then what was in flight or
+// deferred. TestSpillOrderConcurrentPublishers and
+// TestCleanRestartOrderWithTail pin this down across the tail.
 //
 // # Replication
 //
@@ -112,10 +124,17 @@
 //     under it); the two are never held together.
 //  2. NSQD.mu.
 //  3. Topic.mu (publishers hold it for reading while fanning out).
-//  4. Topic.qmu or Channel.mu, never both.
-//  5. client.writeMu (the IDENTIFY upgrades take client.mu under it); it is
+//  4. Channel.spillMu (held while one spill batch is written; a writer
+//     takes Channel.mu under it to pick the batch, releases it for the
+//     write, takes it again after; close and Empty take it first so no
+//     write is in progress while they drain). Publishers hold Topic.mu for
+//     reading while they write a spill.
+//  5. Topic.qmu or Channel.mu, never both. The disk queue's own lock
+//     (internal/diskq) is a leaf taken with at most Topic.mu (read) and
+//     Channel.spillMu held, never under Channel.mu.
+//  6. client.writeMu (the IDENTIFY upgrades take client.mu under it); it is
 //     never held while taking an NSQD, Topic or Channel lock.
-//  6. client.mu (Channel.mu is held while reading a subscriber's topology).
+//  7. client.mu (Channel.mu is held while reading a subscriber's topology).
 //
 // Leaves, held while taking nothing else: NSQD.optsMu, NSQD.healthMu (set
 // by a disk write while Topic.mu is held), lookupPeers.mu,

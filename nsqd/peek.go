@@ -39,13 +39,15 @@ type Peek struct {
 
 // peek copies up to n of the messages waiting in memory, in the order
 // they will be delivered, without changing anything. Messages on disk
-// come after them; the disk queue can only be read by consuming, so they
-// are counted, not shown (the disk pump keeps the next few in memory).
+// come after the memory queue, and the tail of a backlog after them; the
+// disk queue can only be read by consuming, so they are counted, not
+// shown (the disk pump keeps the next few in memory), and neither is the
+// tail behind them.
 func (c *Channel) peek(n int) Peek {
 	backend := c.backend.Depth()
 	c.mu.Lock()
-	mem := c.queue.len()
-	k := min(n, mem)
+	mem := c.memDepthLocked()
+	k := min(n, c.queue.len())
 	msgs := make([]PeekedMessage, k)
 	for i := 0; i < k; i++ {
 		m := c.queue.at(i)
@@ -56,11 +58,11 @@ func (c *Channel) peek(n int) Peek {
 		Depth: int64(mem) + backend, MemoryDepth: int64(mem), BackendDepth: backend,
 		InFlightCount: len(c.inFlight), DeferredCount: len(c.deferred),
 	}
+	p.Complete = len(p.Messages) == n || c.onDisk == 0 && backend == 0
 	c.mu.Unlock()
 	for i := range p.Messages {
 		p.Messages[i].Preview = preview(p.Messages[i].Body)
 	}
-	p.Complete = len(p.Messages) == n || backend == 0
 	return p
 }
 
@@ -92,15 +94,18 @@ func preview(body []byte) string {
 
 // oldestAge is how long the oldest message waiting for delivery has
 // waited since it was published: the oldest in memory (requeued messages
-// go to the back, so the whole queue is looked at) and, with messages on
-// disk, the one the disk pump read last, which is as old as any still
-// there unless a requeue overflowed to disk. 0 when nothing waits.
+// go to the back, so the whole queue and tail are looked at) and, with
+// messages on disk, the one the disk pump read last, which is as old as
+// any still there unless a requeue was spilled to disk. 0 when nothing
+// waits.
 func (c *Channel) oldestAge(now time.Time) time.Duration {
 	var oldest int64
 	c.mu.Lock()
-	for i := 0; i < c.queue.len(); i++ {
-		if ts := c.queue.at(i).Timestamp; oldest == 0 || ts < oldest {
-			oldest = ts
+	for _, q := range []*msgDeque{&c.queue, &c.tail} {
+		for i := 0; i < q.len(); i++ {
+			if ts := q.at(i).Timestamp; oldest == 0 || ts < oldest {
+				oldest = ts
+			}
 		}
 	}
 	c.mu.Unlock()

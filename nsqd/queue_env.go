@@ -54,3 +54,12 @@ func (e *queueEnv) lowWater() int {
 	}
 	return n
 }
+
+// spillBatch is how many messages a durable channel writes to its disk
+// queue at once when its memory is full while a backlog waits on disk:
+// large enough that each write(2) carries many records, small enough that
+// the publisher that writes it is not held up long (1024 records of 200
+// bytes are 230 KB).
+func (e *queueEnv) spillBatch() int {
+	return min(max(e.memQueueSize/8, 1), 1024)
+}

@@ -207,7 +207,7 @@ func (n *NSQD) topicE2E(t *Topic) quant.Result {
 func (n *NSQD) channelStats(c *Channel, f statsFilter) *ChannelStats {
 	backend := c.backend.Depth()
 	c.mu.Lock()
-	mem := int64(c.queue.len())
+	mem := int64(c.memDepthLocked())
 	inFlight, deferred := len(c.inFlight), len(c.deferred)
 	clients := make([]*client, 0, len(c.clients))
 	for _, cl := range c.clients {

@@ -1,0 +1,143 @@
+package nsqd
+
+import "github.com/dropin/nsq/internal/lg"
+
+// A durable channel's queue has three parts, in delivery order:
+//
+//	queue   in memory: the next messages to deliver
+//	disk    the backend, onDisk messages (with spills on their way there)
+//	tail    in memory: messages that came while older ones were on disk
+//
+// The tail is non-empty only while onDisk > 0. Together queue and tail
+// hold at most --mem-queue-size messages (more only while a subscriber
+// waits or the backend refuses writes), the same bound as NSQ's memory
+// channel. When a put takes them over it, the oldest part of the tail is
+// detached as one spill batch (counted in onDisk from then on) and the
+// goroutine that detached it writes the oldest pending batch to the
+// backend after releasing Channel.mu; spillMu keeps those writes in the
+// order the batches were detached. The disk pump reads the backend into
+// queue and, once onDisk reaches 0, moves the tail behind it: the backlog
+// is over and the tail is the ordinary memory queue again.
+
+// pushDurableLocked places m in the queue or, while a backlog exists or
+// memory is full, at the end of the tail; the caller then calls
+// spillLocked. c.mu must be held.
+func (c *Channel) pushDurableLocked(m *Message) {
+	if c.onDisk > 0 || c.tail.len() > 0 ||
+		c.queue.len() >= c.env.memQueueSize && c.queue.len() >= len(c.waiters) {
+		c.tail.pushBack(m)
+		return
+	}
+	c.queue.pushBack(m)
+	c.wakeOneLocked()
+}
+
+// spillLocked detaches the oldest part of the tail when queue and tail
+// hold more than --mem-queue-size: at least the excess, and a whole
+// spillBatch when the tail has that many, so each disk write is a large
+// one. It reports whether a batch waits for writeSpill. c.mu must be held.
+func (c *Channel) spillLocked() bool {
+	over := c.queue.len() + c.tail.len() - c.env.memQueueSize
+	if !c.spillable || over <= 0 || c.tail.len() == 0 {
+		return false
+	}
+	n := min(c.tail.len(), max(over, c.env.spillBatch()))
+	batch := make([]*Message, n)
+	for i := range batch {
+		batch[i] = c.tail.popFront()
+	}
+	c.spills = append(c.spills, batch)
+	c.spilling += n
+	c.onDisk += int64(n)
+	return true
+}
+
+// writeSpill writes the oldest detached batch to the backend. It is
+// called, with no lock held, once for every batch spillLocked detached,
+// though not necessarily by the goroutine that detached it. A batch the
+// backend refuses goes back to the front of the tail with every batch
+// detached after it, so nothing overtakes it; it stays in memory until a
+// later spill writes it (the publish that brought it was acknowledged).
+func (c *Channel) writeSpill() {
+	c.spillMu.Lock()
+	defer c.spillMu.Unlock()
+	c.mu.Lock()
+	if len(c.spills) == 0 {
+		c.mu.Unlock()
+		return // close, Empty or a failed write took it
+	}
+	batch := c.spills[0]
+	c.spills[0] = nil
+	c.spills = c.spills[1:]
+	c.mu.Unlock()
+	err := putRecords(c.backend, batch)
+	cost := recordsCost(batch)
+	c.mu.Lock()
+	c.spilling -= len(batch)
+	if err != nil {
+		c.unspillLocked(batch)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to write message to backend, keeping %d in memory: %s",
+			c.topicName, c.name, len(batch), err)
+		c.env.onDiskError(err)
+		return
+	}
+	c.room.wrote(cost)
+	c.room.unhold(cost)
+	c.env.onDiskOK()
+}
+
+// unspillLocked puts a batch the backend refused, and every batch still
+// waiting behind it, back at the front of the tail in order. c.mu and
+// c.spillMu must be held.
+func (c *Channel) unspillLocked(failed []*Message) {
+	back := append([][]*Message{failed}, c.spills...)
+	clear(c.spills)
+	c.spills = c.spills[:0]
+	for i := len(back) - 1; i >= 0; i-- {
+		b := back[i]
+		for j := len(b) - 1; j >= 0; j-- {
+			c.tail.pushFront(b[j])
+		}
+		c.onDisk -= int64(len(b))
+		if i > 0 {
+			c.spilling -= len(b)
+		}
+	}
+	c.mergeTailLocked()
+}
+
+// mergeTailLocked ends a backlog once nothing is left on disk: the tail
+// joins the queue behind what the disk pump read. c.mu must be held.
+func (c *Channel) mergeTailLocked() {
+	if c.onDisk > 0 {
+		return
+	}
+	for c.tail.len() > 0 {
+		c.queue.pushBack(c.tail.popFront())
+		c.wakeOneLocked()
+	}
+}
+
+// memDepthLocked is the number of queued messages in memory: queue,
+// tail and detached spill batches. c.mu must be held.
+func (c *Channel) memDepthLocked() int {
+	return c.queue.len() + c.tail.len() + c.spilling
+}
+
+// takeBacklogLocked empties the spill batches and the tail, in order, and
+// appends their messages to out. c.mu must be held, and c.spillMu so no
+// write is in progress.
+func (c *Channel) takeBacklogLocked(out []*Message) []*Message {
+	for _, b := range c.spills {
+		out = append(out, b...)
+	}
+	clear(c.spills)
+	c.spills = c.spills[:0]
+	c.onDisk -= int64(c.spilling)
+	c.spilling = 0
+	c.tail.drain(func(m *Message) { out = append(out, m) })
+	return out
+}
