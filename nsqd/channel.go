@@ -43,6 +43,10 @@ type Channel struct {
 	tail       msgDeque     // behind the disk backlog (channel_spill.go)
 	spills     [][]*Message // detached from the tail, not yet written
 	spilling   int          // messages in spills
+	pacers     []*pacer     // publishers waiting for credit (channel_pace.go)
+	credit     int          // messages taken towards pacers[0]
+	takeRate   rateMeter    // messages taken by subscribers
+	putRate    rateMeter    // messages put
 	inFlight   map[MessageID]*Message
 	inFlightPQ msgHeap
 	deferred   map[MessageID]*Message
@@ -57,6 +61,7 @@ type Channel struct {
 	// #ephemeral.
 	onDisk int64
 
+	paceHint         atomic.Bool // memory full: pace may have to wait
 	paused           atomic.Bool
 	messageCount     atomic.Uint64
 	requeueCount     atomic.Uint64
@@ -152,6 +157,8 @@ func (c *Channel) putMessages(msgs []*Message) error {
 	// held before a spill write, which may be another publisher's, unholds
 	c.room.hold(held)
 	spill := c.spillLocked()
+	c.putRate.add(now, len(msgs))
+	c.updatePaceHintLocked()
 	c.mu.Unlock()
 	c.messageCount.Add(uint64(len(msgs)))
 	c.writeOverflow(overflow, false)
@@ -256,6 +263,7 @@ func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
 	deadline := now.UnixNano() + int64(cl.msgTimeout())
 	sampleRate := cl.sampleRate()
 	limit := c.attemptLimit()
+	first := len(out)
 	var dropped int64
 	var dead []*Message
 	for len(out) < max {
@@ -284,6 +292,10 @@ func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
 	if len(out) < max && !cl.waiting {
 		cl.waiting = true
 		c.waiters = append(c.waiters, cl)
+	}
+	if taken := len(out) - first; taken > 0 {
+		c.creditLocked(taken, now.UnixNano())
+		c.updatePaceHintLocked()
 	}
 	low := c.queue.len() < c.env.lowWater()
 	c.mu.Unlock()
@@ -549,7 +561,8 @@ func (c *Channel) Empty() error {
 	c.mu.Lock()
 	c.epoch++
 	held := c.dropMemoryLocked()
-
+	c.releasePacersLocked()
+	c.updatePaceHintLocked()
 	clients := make([]*client, 0, len(c.clients))
 	for _, cl := range c.clients {
 		clients = append(clients, cl)
@@ -595,6 +608,7 @@ func (c *Channel) markExiting() []*client {
 		return nil
 	}
 	c.exiting = true
+	c.releasePacersLocked()
 	out := make([]*client, 0, len(c.clients))
 	for _, cl := range c.clients {
 		out = append(out, cl)

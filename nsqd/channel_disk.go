@@ -132,6 +132,7 @@ func (c *Channel) fillFromDisk() bool {
 				c.diskReadTS.Store(msgs[len(msgs)-1].Timestamp)
 			}
 			c.mergeTailLocked()
+			c.updatePaceHintLocked()
 		}
 		c.mu.Unlock()
 	}

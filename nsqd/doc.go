@@ -50,7 +50,16 @@
 // publisher that went over, after it released Channel.mu, so subscribers
 // never wait behind a disk write. The disk pump reads the backlog back
 // into the memory queue and, once it is empty, the tail joins the memory
-// queue: a spill ends as soon as delivery catches up. On a clean stop,
+// queue: a spill ends as soon as delivery catches up.
+//
+// Publish pacing (channel_pace.go): when a durable channel's memory is
+// full (or it has a disk backlog) and its subscribers take at least half
+// as many messages as are put (a quarter while a backlog slows them), a
+// publish waits before it places its messages, holding no lock, until the
+// subscribers have taken as many as it brings, at most 2 ms. Publishing
+// then runs at the rate of delivery and messages stay in memory instead
+// of going to disk and back. Slower or idle subscribers never hold a
+// publisher back; the backlog then goes to disk as in NSQ. On a clean stop,
 // every queued (tail and spill batches first, then the memory queue),
 // in-flight and deferred message is written to the channel's backend.
 //

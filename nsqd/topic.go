@@ -43,6 +43,8 @@ type Topic struct {
 	mu       sync.RWMutex
 	channels map[string]*Channel
 	chanList []*Channel // sorted by name; replaced, never modified
+	// paceList is chanList for pace, which reads it without t.mu
+	paceList atomic.Pointer[[]*Channel]
 	started  bool
 	exiting  bool
 
@@ -146,6 +148,7 @@ func (t *Topic) put(block []Message) error {
 		msgs = append(msgs, &block[i])
 		size += uint64(len(block[i].Body))
 	}
+	t.pace(len(msgs))
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.exiting {
@@ -178,6 +181,26 @@ func (t *Topic) put(block []Message) error {
 	t.messageCount.Add(uint64(len(msgs)))
 	t.messageBytes.Add(size)
 	return nil
+}
+
+// pace waits, holding no lock, while a channel's subscribers drain it
+// nearly as fast as it is published to and its memory is full
+// (channel_pace.go), at most paceMaxWait in all.
+func (t *Topic) pace(n int) {
+	list := t.paceList.Load()
+	if list == nil {
+		return
+	}
+	var deadline time.Time
+	for _, c := range *list {
+		if !c.paceHint.Load() {
+			continue
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(paceMaxWait)
+		}
+		c.pace(n, deadline)
+	}
 }
 
 func (t *Topic) canFanOutLocked() bool {
@@ -401,6 +424,7 @@ func (t *Topic) rebuildListLocked() {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
 	t.chanList = list
+	t.paceList.Store(&list)
 }
 
 // Channels returns the channels sorted by name.
@@ -551,6 +575,7 @@ func (t *Topic) deleteOnce() error {
 	t.mu.Lock()
 	t.channels = map[string]*Channel{}
 	t.chanList = nil
+	t.paceList.Store(nil)
 	t.mu.Unlock()
 	for _, c := range channels {
 		c.delete()
