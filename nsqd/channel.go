@@ -42,7 +42,7 @@ type Channel struct {
 	queue      msgDeque
 	tail       msgDeque     // behind the disk backlog (channel_spill.go)
 	spills     [][]*Message // detached from the tail, not yet written
-	spilling   int          // messages in spills
+	spilling   atomic.Int64 // messages in spills; changed under mu, or spillMu once written
 	pacers     []*pacer     // publishers waiting for credit (channel_pace.go)
 	credit     int          // messages taken towards pacers[0]
 	takeRate   rateMeter    // messages taken by subscribers
@@ -61,7 +61,8 @@ type Channel struct {
 	// #ephemeral.
 	onDisk int64
 
-	paceHint         atomic.Bool // memory full: pace may have to wait
+	paceHint         atomic.Bool  // memory full: pace may have to wait
+	lastTake         atomic.Int64 // unix ns of the last take that found messages
 	paused           atomic.Bool
 	messageCount     atomic.Uint64
 	requeueCount     atomic.Uint64

@@ -73,8 +73,8 @@ func (c *Channel) pace(n int, deadline time.Time) {
 	}
 	now := time.Now()
 	wait := deadline.Sub(now)
-	if wait <= 0 {
-		return
+	if wait <= 0 || now.UnixNano()-c.lastTake.Load() > int64(paceIdle) {
+		return // no subscriber is taking: nothing to wait for
 	}
 	c.mu.Lock()
 	if c.exiting || !c.paceNeededLocked(n, now.UnixNano()) {
@@ -106,6 +106,7 @@ func (c *Channel) pace(n int, deadline time.Time) {
 // backlog shrinks. c.mu must be held.
 func (c *Channel) creditLocked(k int, now int64) {
 	c.takeRate.add(now, k)
+	c.lastTake.Store(now)
 	if len(c.pacers) == 0 {
 		c.credit = 0
 		return

@@ -47,7 +47,7 @@ func (c *Channel) spillLocked() bool {
 		batch[i] = c.tail.popFront()
 	}
 	c.spills = append(c.spills, batch)
-	c.spilling += n
+	c.spilling.Add(int64(n))
 	c.onDisk += int64(n)
 	return true
 }
@@ -72,13 +72,14 @@ func (c *Channel) writeSpill() {
 	c.mu.Unlock()
 	err := putRecords(c.backend, batch)
 	cost := recordsCost(batch)
-	c.mu.Lock()
-	c.spilling -= len(batch)
-	if err != nil {
+	if err == nil {
+		// the backend counts them now; no lock needed
+		c.spilling.Add(-int64(len(batch)))
+	} else {
+		c.mu.Lock()
+		c.spilling.Add(-int64(len(batch)))
 		c.unspillLocked(batch)
-	}
-	c.mu.Unlock()
-	if err != nil {
+		c.mu.Unlock()
 		c.env.log.Logf(lg.ERROR, "CHANNEL(%s:%s): failed to write message to backend, keeping %d in memory: %s",
 			c.topicName, c.name, len(batch), err)
 		c.env.onDiskError(err)
@@ -103,7 +104,7 @@ func (c *Channel) unspillLocked(failed []*Message) {
 		}
 		c.onDisk -= int64(len(b))
 		if i > 0 {
-			c.spilling -= len(b)
+			c.spilling.Add(-int64(len(b)))
 		}
 	}
 	c.mergeTailLocked()
@@ -124,7 +125,7 @@ func (c *Channel) mergeTailLocked() {
 // memDepthLocked is the number of queued messages in memory: queue,
 // tail and detached spill batches. c.mu must be held.
 func (c *Channel) memDepthLocked() int {
-	return c.queue.len() + c.tail.len() + c.spilling
+	return c.queue.len() + c.tail.len() + int(c.spilling.Load())
 }
 
 // takeBacklogLocked empties the spill batches and the tail, in order, and
@@ -136,8 +137,7 @@ func (c *Channel) takeBacklogLocked(out []*Message) []*Message {
 	}
 	clear(c.spills)
 	c.spills = c.spills[:0]
-	c.onDisk -= int64(c.spilling)
-	c.spilling = 0
+	c.onDisk -= c.spilling.Swap(0)
 	c.tail.drain(func(m *Message) { out = append(out, m) })
 	return out
 }
