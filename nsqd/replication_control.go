@@ -112,6 +112,10 @@ func (rs *replSet) onControl(m *pb.Message, ready bool) {
 func (rs *replSet) sendHellos() {
 	members := map[string]uint64{}
 	for _, m := range rs.members {
+		_, voters, learners := m.Config()
+		if len(voters)+len(learners) > 0 && !slices.Contains(voters, m.ID()) && !slices.Contains(learners, m.ID()) {
+			continue // removed from the group: its id must not be added back (it rejoins after a restart, as the next generation)
+		}
 		members[strconv.FormatUint(m.Group(), 10)] = m.ID()
 	}
 	for _, id := range rs.cfg.ids {
