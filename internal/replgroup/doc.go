@@ -11,6 +11,12 @@
 // commit, so a publisher that answers E_PUB_FAILED may cause a duplicate,
 // never a loss).
 //
+// Options.ID is the member id (replication.MemberID(node, generation));
+// Options.Join opens a new directory with no configuration, for a member
+// the group's leader adds (a node whose state was lost, or one new to the
+// group: nsqd decides, nsqd/replication_member.go). Config reads the
+// stored term and configuration without the raft loop.
+//
 // Files: Dir/raftstate, Dir/snapshot and Dir/log/ (replication.Storage),
 // Dir/checkpoint (brokerlog, written by the owner so a restart replays
 // less).
