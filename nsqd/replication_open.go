@@ -66,7 +66,8 @@ func openReplicated(n *NSQD, rc *replConfig) (_ *logMode, retErr error) {
 		proposed: map[string]time.Time{}, deleted: map[string]time.Time{},
 		fresh: !hadIdent && errors.Is(statErr, os.ErrNotExist), heard: newReplHeard(),
 		answers: map[uint64]map[uint64]replAnswer{}, hellos: map[uint64]replHello{}}
-	ready := make(chan struct{}) // closed once byGroup is complete: the handler reads it after
+	ready := make(chan struct{})   // closed once byGroup is complete: the handler reads it after
+	trReady := make(chan struct{}) // closed once rs.tr is set: control replies need it
 	peers := map[uint64]string{}
 	for id, a := range rc.addrs {
 		if id != rc.self {
@@ -83,7 +84,11 @@ func openReplicated(n *NSQD, rc *replConfig) (_ *logMode, retErr error) {
 			default:
 			}
 			if group == replControlGroup {
-				rs.onControl(m, isReady)
+				select {
+				case <-trReady:
+					rs.onControl(m, isReady)
+				default: // the sender repeats
+				}
 				return
 			}
 			if !isReady {
@@ -99,6 +104,7 @@ func openReplicated(n *NSQD, rc *replConfig) (_ *logMode, retErr error) {
 		return nil, fmt.Errorf("--replication-address %s: %w", rc.address, err)
 	}
 	rs.tr = tr
+	close(trReady)
 	defer func() {
 		if retErr != nil {
 			rs.close()
