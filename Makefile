@@ -6,7 +6,7 @@ CONFORMANCE ?= ../shared/conformance/run.sh
 # what the tests skipped and why, listed at the end of `make test`
 SKIPLOG  := $(abspath $(BUILDDIR))/skipped.txt
 
-.PHONY: all build test vet unit conformance interop-deps run run-replicated repl-crashloop repl-partition bench clean image dist
+.PHONY: all build test vet unit conformance interop-deps run run-replicated repl-crashloop repl-partition repl-lostdisk bench clean image dist
 
 all: build
 
@@ -58,6 +58,11 @@ run-replicated: build
 # The replicated crash loop at full length (CYCLES, default 100).
 repl-crashloop:
 	nice -n 10 ./scripts/repl-crashloop.sh
+
+# The lost-disk test at length: LOSTDISK_ROUNDS disk losses (default 12,
+# nodes 3, 1, 2, ... in turn: generations up to 4), under load.
+repl-lostdisk:
+	NSQ_REPL_LOSTDISK_ROUNDS=$(or $(LOSTDISK_ROUNDS),12) nice -n 10 $(GO) test -count=1 -timeout 40m -run 'TestReplicatedLostDisk$$' -v ./integration/replication/
 
 # The replicated partition test at full length (CYCLES, default 100; root,
 # network namespaces).
