@@ -7,6 +7,7 @@ import (
 
 	"github.com/dropin/nsq/internal/cfg"
 	"github.com/dropin/nsq/internal/daemonapp"
+	"github.com/dropin/nsq/internal/gcpace"
 	"github.com/dropin/nsq/internal/lg"
 	"github.com/dropin/nsq/nsqd"
 )
@@ -112,6 +113,9 @@ func flagSet(opts *nsqd.Options) *flag.FlagSet {
 }
 
 func main() {
+	// a light nsqd keeps a small heap; GOGC or GOMEMLIMIT in the
+	// environment turn this off (see internal/gcpace)
+	gcpace.Start(gcpace.Default)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, daemonapp.Signals()))
 }
 
