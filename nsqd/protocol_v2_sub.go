@@ -105,7 +105,7 @@ func (p *protocolV2) fin(c *client, params *protocol.Params) ([]byte, error) {
 		return nil, err
 	}
 	if err := ch.finish(c, id); err != nil {
-		return nil, protocol.NewNonFatal(protocol.ErrFinFailed, fmt.Sprintf("FIN %s failed %s", id[:], err))
+		return nil, protocol.NewNonFatal(protocol.ErrFinFailed, fmt.Sprintf("FIN %s failed %s", string(id[:]), err))
 	}
 	return nil, nil
 }
@@ -126,7 +126,7 @@ func (p *protocolV2) req(c *client, params *protocol.Params) ([]byte, error) {
 		delay = p.n.opts.MaxReqTimeout
 	}
 	if err := ch.requeue(c, id, delay); err != nil {
-		return nil, protocol.NewNonFatal(protocol.ErrReqFailed, fmt.Sprintf("REQ %s failed %s", id[:], err))
+		return nil, protocol.NewNonFatal(protocol.ErrReqFailed, fmt.Sprintf("REQ %s failed %s", string(id[:]), err))
 	}
 	return nil, nil
 }
@@ -137,7 +137,7 @@ func (p *protocolV2) touch(c *client, params *protocol.Params) ([]byte, error) {
 		return nil, err
 	}
 	if err := ch.touch(c, id); err != nil {
-		return nil, protocol.NewNonFatal(protocol.ErrTouchFailed, fmt.Sprintf("TOUCH %s failed %s", id[:], err))
+		return nil, protocol.NewNonFatal(protocol.ErrTouchFailed, fmt.Sprintf("TOUCH %s failed %s", string(id[:]), err))
 	}
 	return nil, nil
 }
