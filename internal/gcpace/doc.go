@@ -7,7 +7,7 @@
 // about 5 MB resident of a 14 MB process. At GOGC=50 the floor is 2 MB and
 // the cycles, each cheap at that size, come about three times as often. The
 // Pacer collects at Config.Low (50) while the heap grows slower than
-// Config.Up (24 MB/s) and at Config.High (Go's 100) above it, so a daemon
+// Config.Up (16 MB/s) and at Config.High (Go's 100) above it, so a daemon
 // moving hundreds of thousands of messages a second pays what it paid
 // before; it returns to Low when the rate at High falls under Config.Down.
 //

@@ -27,15 +27,15 @@ type Config struct {
 	Window time.Duration
 }
 
-// Default collects at GOGC=50 while the heap grows by less than 24 MB/s
-// and at GOGC=100 (Go's default) above it, back at 50 under 12 MB/s.
+// Default collects at GOGC=50 while the heap grows by less than 16 MB/s
+// and at GOGC=100 (Go's default) above it, back at 50 under 6 MB/s.
 // Above the floor, GC CPU is proportional to the allocation rate and
 // about twice as much at 50 as at 100, so the rate is what decides; an
 // nsqd moving 20,000 200-byte messages a second allocates about 8 MB/s,
 // one publishing flat out 150-250 MB/s. GC CPU time itself would be the
 // wrong signal: on an overloaded machine a stop-the-world phase stretches
 // in wall time and counts as GC CPU on every P.
-var Default = Config{Low: 50, High: 100, Up: 24 << 20, Down: 12 << 20, Window: 250 * time.Millisecond}
+var Default = Config{Low: 50, High: 100, Up: 16 << 20, Down: 6 << 20, Window: 250 * time.Millisecond}
 
 // OperatorSet reports whether the environment sets GOGC or GOMEMLIMIT, in
 // which case the operator's setting is left alone.
