@@ -158,13 +158,17 @@ func (c *Channel) putMessages(msgs []*Message) error {
 	// held before a spill write, which may be another publisher's, unholds
 	c.room.hold(held)
 	spill := c.spillLocked()
+	var claimed []*Message
+	if spill {
+		claimed = c.claimSpillLocked()
+	}
 	c.putRate.add(now, len(msgs))
 	c.updatePaceHintLocked()
 	c.mu.Unlock()
 	c.messageCount.Add(uint64(len(msgs)))
 	c.writeOverflow(overflow, false)
 	if spill {
-		c.writeSpill()
+		c.spillDone(claimed)
 	}
 	return nil
 }

@@ -60,16 +60,54 @@ func (c *Channel) spillLocked() bool {
 // later spill writes it (the publish that brought it was acknowledged).
 func (c *Channel) writeSpill() {
 	c.spillMu.Lock()
-	defer c.spillMu.Unlock()
 	c.mu.Lock()
+	batch := c.popSpillLocked()
+	c.mu.Unlock()
+	c.writeClaimed(batch)
+}
+
+// claimSpillLocked is writeSpill's first half for a caller that holds
+// c.mu: if no write is in progress it takes spillMu (without waiting, so
+// the lock order holds) and returns the oldest batch for writeClaimed.
+// It returns nil when the caller must call writeSpill instead.
+func (c *Channel) claimSpillLocked() []*Message {
+	if !c.spillMu.TryLock() {
+		return nil
+	}
+	if batch := c.popSpillLocked(); batch != nil {
+		return batch
+	}
+	c.spillMu.Unlock()
+	return nil
+}
+
+// spillDone finishes what spillLocked started: it writes the batch
+// claimSpillLocked claimed, or the oldest pending one.
+func (c *Channel) spillDone(claimed []*Message) {
+	if claimed != nil {
+		c.writeClaimed(claimed)
+	} else {
+		c.writeSpill()
+	}
+}
+
+func (c *Channel) popSpillLocked() []*Message {
 	if len(c.spills) == 0 {
-		c.mu.Unlock()
-		return // close, Empty or a failed write took it
+		return nil // close, Empty or a failed write took it
 	}
 	batch := c.spills[0]
 	c.spills[0] = nil
 	c.spills = c.spills[1:]
-	c.mu.Unlock()
+	return batch
+}
+
+// writeClaimed writes batch, taken off spills while c.spillMu was held,
+// and releases c.spillMu.
+func (c *Channel) writeClaimed(batch []*Message) {
+	defer c.spillMu.Unlock()
+	if batch == nil {
+		return
+	}
 	err := putRecords(c.backend, batch)
 	cost := recordsCost(batch)
 	if err == nil {

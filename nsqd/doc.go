@@ -134,9 +134,10 @@
 //  2. NSQD.mu.
 //  3. Topic.mu (publishers hold it for reading while fanning out).
 //  4. Channel.spillMu (held while one spill batch is written; a writer
-//     takes Channel.mu under it to pick the batch, releases it for the
-//     write, takes it again after; close and Empty take it first so no
-//     write is in progress while they drain). Publishers hold Topic.mu for
+//     takes Channel.mu under it to pick the batch and releases it for the
+//     write, or, holding Channel.mu already, takes spillMu with TryLock,
+//     which never waits; close and Empty take it first so no write is in
+//     progress while they drain). Publishers hold Topic.mu for
 //     reading while they write a spill.
 //  5. Topic.qmu or Channel.mu, never both. The disk queue's own lock
 //     (internal/diskq) is a leaf taken with at most Topic.mu (read) and
