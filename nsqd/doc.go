@@ -46,9 +46,10 @@
 // (channel_spill.go): the memory queue, the disk backlog, and a tail in
 // memory of what came while the backlog existed. Memory queue and tail
 // together hold at most --mem-queue-size; beyond that the oldest part of
-// the tail is written to disk in batches (up to 1024 messages) by the
-// publisher that went over, after it released Channel.mu, so subscribers
-// never wait behind a disk write. The disk pump reads the backlog back
+// the tail is detached and written to disk in batches (up to 1024
+// messages; a batch stays in memory until written) by the publisher that
+// went over, after it released Channel.mu, so subscribers never wait
+// behind a disk write. The disk pump reads the backlog back
 // into the memory queue and, once it is empty, the tail joins the memory
 // queue: a spill ends as soon as delivery catches up.
 //
@@ -59,9 +60,11 @@
 // subscribers have taken as many as it brings, at most 2 ms. Publishing
 // then runs at the rate of delivery and messages stay in memory instead
 // of going to disk and back. Slower or idle subscribers never hold a
-// publisher back; the backlog then goes to disk as in NSQ. On a clean stop,
-// every queued (tail and spill batches first, then the memory queue),
-// in-flight and deferred message is written to the channel's backend.
+// publisher back; the backlog then goes to disk as in NSQ.
+//
+// On a clean stop, every queued (spill batches and tail first, then the
+// memory queue), in-flight and deferred message is written to the
+// channel's backend.
 //
 // A full disk must not cost acknowledged messages: diskRoom (atomics only,
 // no lock) counts the record bytes durable queues hold in memory and
