@@ -116,33 +116,8 @@ func benchmarkProtocolSub(b *testing.B, size int) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	r := bufio.NewReaderSize(conn, 64*1024)
-	w := bufio.NewWriterSize(conn, 4096)
 	b.ResetTimer()
-	fmt.Fprintf(w, "  V2SUB bench ch\nRDY 2500\n")
-	w.Flush()
-	var hdr [8]byte
-	frame := make([]byte, 0, size+64)
-	fin := []byte("FIN 0123456789abcdef\n")
-	for got := 0; got < b.N; {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			b.Fatal(err)
-		}
-		data := frame[:binary.BigEndian.Uint32(hdr[:4])-4]
-		if _, err := io.ReadFull(r, data); err != nil {
-			b.Fatal(err)
-		}
-		if binary.BigEndian.Uint32(hdr[4:]) != 2 {
-			continue
-		}
-		copy(fin[4:20], data[10:26])
-		w.Write(fin)
-		got++
-		if r.Buffered() == 0 {
-			w.Flush()
-		}
-	}
-	w.Flush()
+	consumeAndFin(b, conn, 2500, b.N, size)
 }
 
 func BenchmarkTopicPublish1Channel(b *testing.B)  { benchmarkTopicPublish(b, 1) }
@@ -221,4 +196,36 @@ func benchmarkHTTPPub(b *testing.B, size int) {
 			b.Fatalf("POST /pub: %d %s", w.Code, w.Body)
 		}
 	}
+}
+
+// consumeAndFin subscribes conn to bench/ch with RDY rdy, then reads n
+// messages of size bytes, answering each with a FIN (flushed whenever
+// nothing more is buffered).
+func consumeAndFin(b *testing.B, conn net.Conn, rdy, n, size int) {
+	r := bufio.NewReaderSize(conn, 64*1024)
+	w := bufio.NewWriterSize(conn, 4096)
+	fmt.Fprintf(w, "  V2SUB bench ch\nRDY %d\n", rdy)
+	w.Flush()
+	var hdr [8]byte
+	frame := make([]byte, 0, size+64)
+	fin := []byte("FIN 0123456789abcdef\n")
+	for got := 0; got < n; {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			b.Fatal(err)
+		}
+		data := frame[:binary.BigEndian.Uint32(hdr[:4])-4]
+		if _, err := io.ReadFull(r, data); err != nil {
+			b.Fatal(err)
+		}
+		if binary.BigEndian.Uint32(hdr[4:]) != 2 {
+			continue
+		}
+		copy(fin[4:20], data[10:26])
+		w.Write(fin)
+		got++
+		if r.Buffered() == 0 {
+			w.Flush()
+		}
+	}
+	w.Flush()
 }

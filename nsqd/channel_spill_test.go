@@ -2,7 +2,6 @@ package nsqd
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -246,31 +245,6 @@ func benchmarkProtocolPubSub(b *testing.B, size int) {
 			}
 		}
 	}()
-	r := bufio.NewReaderSize(sub, 64*1024)
-	w := bufio.NewWriterSize(sub, 4096)
-	fmt.Fprintf(w, "  V2SUB bench ch\nRDY 200\n")
-	w.Flush()
-	var hdr [8]byte
-	frame := make([]byte, 0, size+64)
-	fin := []byte("FIN 0123456789abcdef\n")
-	for got := 0; got < b.N; {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			b.Fatal(err)
-		}
-		data := frame[:binary.BigEndian.Uint32(hdr[:4])-4]
-		if _, err := io.ReadFull(r, data); err != nil {
-			b.Fatal(err)
-		}
-		if binary.BigEndian.Uint32(hdr[4:]) != 2 {
-			continue
-		}
-		copy(fin[4:20], data[10:26])
-		w.Write(fin)
-		got++
-		if r.Buffered() == 0 {
-			w.Flush()
-		}
-	}
-	w.Flush()
+	consumeAndFin(b, sub, 200, b.N, size)
 	wg.Wait()
 }
