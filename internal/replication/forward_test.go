@@ -48,11 +48,26 @@ func TestForwardDuringTransfer(t *testing.T) {
 	done := make(chan error, 1)
 	var ps []*Proposal
 	go func() { done <- nodes[follower].TransferLeader(ctx, follower) }()
-	for i := 0; i < 300; i++ {
-		ps = append(ps, nodes[follower].Propose(kindTest, fmt.Appendf(nil, "during-%03d", i)))
+	// At least 300 proposals, and on until the transfer is over (at most
+	// 20000): 300 made quickly can all meet the follower as a candidate
+	// (refused at once), leaving nothing to check.
+	var transferErr error
+	over := false
+	for i := 0; i < 20000 && !(over && i >= 300); i++ {
+		ps = append(ps, nodes[follower].Propose(kindTest, fmt.Appendf(nil, "during-%05d", i)))
+		if !over {
+			select {
+			case transferErr = <-done:
+				over = true
+			default:
+			}
+		}
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if !over {
+		transferErr = <-done
+	}
+	if transferErr != nil {
+		t.Fatal(transferErr)
 	}
 	seen := map[uint64]bool{}
 	for i, p := range ps {
