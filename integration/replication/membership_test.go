@@ -51,6 +51,20 @@ func (c *cluster) views(i int) map[uint64]groupView {
 // g, the group's voters are want and it has no learners.
 func (c *cluster) waitVoters(g uint64, want []uint64, timeout time.Duration) {
 	c.t.Helper()
+	c.waitVotersBy(g, want, func(id uint64) uint64 { return id }, timeout)
+}
+
+// waitVoterNodes is waitVoters on node ids, whatever their generation: for
+// a node joining a group for the first time, which takes generation 0 when
+// every other member answers its question in time and the next one when
+// one is silent (safe either way: a new id never voted).
+func (c *cluster) waitVoterNodes(g uint64, want []uint64, timeout time.Duration) {
+	c.t.Helper()
+	c.waitVotersBy(g, want, func(id uint64) uint64 { return id & 0xffffffff }, timeout)
+}
+
+func (c *cluster) waitVotersBy(g uint64, want []uint64, key func(uint64) uint64, timeout time.Duration) {
+	c.t.Helper()
 	slices.Sort(want)
 	var last string
 	err := testutil.Poll(timeout, func() bool {
@@ -65,7 +79,12 @@ func (c *cluster) waitVoters(g uint64, want []uint64, timeout time.Duration) {
 				continue
 			}
 			seen++
-			if !slices.Equal(v.voters, want) || len(v.learners) > 0 || v.leader == 0 {
+			got := make([]uint64, len(v.voters))
+			for k, id := range v.voters {
+				got[k] = key(id)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) || len(v.learners) > 0 || v.leader == 0 {
 				last = fmt.Sprintf("node %d: voters %v learners %v leader %d", i+1, v.voters, v.learners, v.leader)
 				return false
 			}
@@ -229,10 +248,12 @@ func TestReplicatedAddRemoveNode(t *testing.T) {
 		waitAcked(t, ld, ld.ack.count()+100, 120*time.Second)
 	}
 	// Node 2 left group 3 when node 4 came; it comes back to it as its
-	// next generation (a member id is never reused).
-	for g, want := range map[uint64][]uint64{1: {2, 3}, 2: {2, 3, 4}, 3: {memberID(2, 1), 3, 4}, 4: {2, 3, 4}} {
+	// next generation (a member id is never reused). Node 3 joins group 4
+	// for the first time: generation 0 or 1 (waitVoterNodes).
+	for g, want := range map[uint64][]uint64{1: {2, 3}, 2: {2, 3, 4}, 3: {memberID(2, 1), 3, 4}} {
 		c.waitVoters(g, want, 180*time.Second)
 	}
+	c.waitVoterNodes(4, []uint64{2, 3, 4}, 180*time.Second)
 	c.waitHomeLeaders(120 * time.Second)
 	t.Logf("node 1 removed (acked so far %d)", ld.ack.count())
 
