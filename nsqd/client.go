@@ -51,6 +51,9 @@ type client struct {
 	readDeadlineHB     time.Duration
 	commandsSinceRenew int
 	ackWait            *pendingAck // the last command's answer waits for a commit (--sync-ack)
+	// outputSize is the output_buffer_size IDENTIFY settled on, as the
+	// reply reports it (1 = unbuffered); w may be larger, see bufferSize
+	outputSize int
 	acks               *ackQueue   // answers queued behind commits; nil until needed
 
 	writeDeadlineSet time.Time
@@ -109,6 +112,7 @@ func newClient(id int64, conn net.Conn, env *clientDefaults) *client {
 		exitCh:     make(chan struct{}),
 	}
 	c.w = bufio.NewWriterSize(conn, defaultBufferSize)
+	c.outputSize = defaultBufferSize
 	c.heartbeatNs.Store(int64(env.heartbeat))
 	c.outputTimeoutNs.Store(int64(env.outputBufferTimeout))
 	c.msgTimeoutNs.Store(int64(env.msgTimeout))

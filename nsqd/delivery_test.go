@@ -2,6 +2,8 @@ package nsqd
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -583,6 +585,69 @@ func TestOutputBufferUnbuffered(t *testing.T) {
 			t.Fatal(m)
 		}
 	}
+}
+
+// TestUnbufferedBatchOneWrite: an unbuffered client (output_buffer_size
+// -1) still gets a batch of deliveries in one write, not a write for each
+// frame header and another for each body. Five messages wait in the
+// channel while RDY is 0; RDY 5 hands them out as one batch. The daemon
+// runs in this process, so /proc/self/io's count of write calls shows how
+// many it took: the test's RDY, one for the batch, a little room for
+// anything else (ten more without the fix).
+func TestUnbufferedBatchOneWrite(t *testing.T) {
+	n := startNSQD(t, testOptions(t))
+	sub := dial(t, n)
+	f := sub.identify(map[string]any{"output_buffer_size": -1, "feature_negotiation": true})
+	if f.typ != protocol.FrameTypeResponse || !strings.Contains(string(f.data), `"output_buffer_size":1,`) {
+		t.Fatal(f)
+	}
+	sub.cmd("SUB ub c")
+	sub.expectOK()
+	if sub.r.Buffered() != 0 {
+		t.Fatal("bytes left after SUB's OK")
+	}
+	p := dial(t, n)
+	p.cmd("MPUB ub", mpubBody("m1", "m2", "m3", "m4", "m5"))
+	p.expectOK()
+	topic, err := n.GetExistingTopic("ub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := topic.GetChannel("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return ch.Depth() == 5 }, "channel depth %d, want 5", ch.Depth())
+	before := writeSyscalls(t)
+	sub.cmd("RDY 5")
+	for _, want := range []string{"m1", "m2", "m3", "m4", "m5"} {
+		if m := sub.readMsg(); m.body != want {
+			t.Fatal(m)
+		}
+	}
+	if w := writeSyscalls(t) - before; w > 4 {
+		t.Fatalf("%d write calls for RDY and one batch of five deliveries, want at most 4", w)
+	}
+}
+
+// writeSyscalls is this process's count of write system calls so far.
+func writeSyscalls(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skipf("no write-call count here: %s", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Skip("no syscw in /proc/self/io")
+	return 0
 }
 
 // TestIdleSubscriberDoesNotSwallowWakeup: a subscriber that was waiting

@@ -58,6 +58,19 @@ type identifySettings struct {
 	msgTimeout    time.Duration
 }
 
+// bufferSize is the size of the output buffer behind the settings. An
+// unbuffered client (output_buffer_size -1, reported as 1 like NSQ) gets a
+// whole default-size buffer all the same: its timeout is 0, so the pump
+// flushes after every batch it hands out and nothing waits in the buffer,
+// but a batch leaves in one write(2) instead of two per message (frame
+// header, then body) that wake the client twice each.
+func (s identifySettings) bufferSize() int {
+	if s.outputSize == 1 && s.outputTimeout == 0 {
+		return defaultBufferSize
+	}
+	return s.outputSize
+}
+
 func (p *protocolV2) identify(c *client, _ *protocol.Params) ([]byte, error) {
 	if c.state.Load() != stateInit {
 		return nil, protocol.NewFatal(protocol.ErrInvalid, "cannot IDENTIFY in current state")
@@ -82,11 +95,12 @@ func (p *protocolV2) identify(c *client, _ *protocol.Params) ([]byte, error) {
 	c.topologyRegion, c.topologyZone = req.TopologyRegion, req.TopologyZone
 	c.identified = true
 	c.mu.Unlock()
-	if s.outputSize != c.w.Size() {
-		if err := c.setOutputBuffer(s.outputSize); err != nil {
+	if size := s.bufferSize(); size != c.w.Size() {
+		if err := c.setOutputBuffer(size); err != nil {
 			return nil, err
 		}
 	}
+	c.outputSize = s.outputSize
 	c.heartbeatNs.Store(int64(s.heartbeat))
 	c.outputTimeoutNs.Store(int64(s.outputTimeout))
 	c.msgTimeoutNs.Store(int64(s.msgTimeout))
@@ -108,7 +122,7 @@ func (p *protocolV2) validateIdentify(c *client, req *identifyRequest) (identify
 	o := p.n.opts
 	s := identifySettings{
 		heartbeat:     c.heartbeat(),
-		outputSize:    c.w.Size(),
+		outputSize:    c.outputSize,
 		outputTimeout: time.Duration(c.outputTimeoutNs.Load()),
 		msgTimeout:    c.msgTimeout(),
 	}
