@@ -36,10 +36,24 @@ func (c *Channel) pushDurableLocked(m *Message) {
 // hold more than --mem-queue-size: at least the excess, and a whole
 // spillBatch when the tail has that many, so each disk write is a large
 // one. It reports whether a batch waits for writeSpill. c.mu must be held.
+//
+// When a backlog starts (nothing on disk yet) the queue is full, so the
+// tail could never gather a batch within the bound: every later put would
+// write its own messages (one write(2) per one-message publish while
+// nobody consumes). So the newest messages of the queue go to disk first,
+// ahead of the tail, a batch less one of them: order is kept (they are
+// older than the tail and newer than the rest of the queue), memory still
+// holds at most --mem-queue-size, and from then on the tail fills a whole
+// batch before each write.
 func (c *Channel) spillLocked() bool {
 	over := c.queue.len() + c.tail.len() - c.env.memQueueSize
 	if !c.spillable || over <= 0 || c.tail.len() == 0 {
 		return false
+	}
+	if c.onDisk == 0 {
+		for k := c.env.spillBatch() - c.tail.len(); k > 0 && c.queue.len() > 0; k-- {
+			c.tail.pushFront(c.queue.popBack())
+		}
 	}
 	n := min(c.tail.len(), max(over, c.env.spillBatch()))
 	batch := make([]*Message, n)

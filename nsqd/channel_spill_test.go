@@ -248,3 +248,49 @@ func benchmarkProtocolPubSub(b *testing.B, size int) {
 	consumeAndFin(b, sub, 200, b.N, size)
 	wg.Wait()
 }
+
+// TestSpillBatchesOneMessagePublishes: once a channel's memory is full and
+// nobody consumes, one-message publishes are written to disk a batch at a
+// time (--mem-queue-size/8 here), not one write(2) each, and everything
+// still arrives in publish order. The daemon runs in this process and the
+// publishes are direct calls, so /proc/self/io's count of write calls is
+// the disk queue's.
+func TestSpillBatchesOneMessagePublishes(t *testing.T) {
+	opts := testOptions(t)
+	opts.MemQueueSize = 80 // batches of 10
+	n := startNSQD(t, opts)
+	tp, err := n.GetTopic("sb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tp.GetChannel("c"); err != nil {
+		t.Fatal(err)
+	}
+	seq := 0
+	pub := func(k int) {
+		t.Helper()
+		for i := 0; i < k; i++ {
+			if err := tp.Publish([][]byte{[]byte(strconv.Itoa(seq))}, 0); err != nil {
+				t.Fatal(err)
+			}
+			seq++
+		}
+	}
+	pub(80) // memory full
+	before := writeSyscalls(t)
+	pub(200)
+	if w := writeSyscalls(t) - before; w > 60 {
+		t.Fatalf("%d write calls for 200 one-message publishes past a full memory queue, want batches (about 20)", w)
+	}
+	if cs := channelStatsOf(t, n, "sb", "c"); cs.Depth != 280 || cs.BackendDepth == 0 || cs.BackendDepth > 200+10 {
+		t.Fatalf("depth %d, on disk %d: want 280 in all, at most a batch more than the overflow on disk", cs.Depth, cs.BackendDepth)
+	}
+	sub := subscribe(t, n, "sb", "c", 20)
+	for i := 0; i < 280; i++ {
+		m := sub.readMsg()
+		if m.body != strconv.Itoa(i) {
+			t.Fatalf("delivery %d is %q, want %d (lost or reordered)", i, m.body, i)
+		}
+		sub.cmd("FIN " + m.id)
+	}
+}

@@ -134,6 +134,17 @@ func (q *msgDeque) popFront() *Message {
 	return m
 }
 
+func (q *msgDeque) popBack() *Message {
+	if q.n == 0 {
+		return nil
+	}
+	i := (q.head + q.n - 1) % len(q.buf)
+	m := q.buf[i]
+	q.buf[i] = nil
+	q.n--
+	return m
+}
+
 // clear drops every message and releases a large buffer.
 func (q *msgDeque) clear() {
 	if len(q.buf) > 1024 {
