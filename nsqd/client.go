@@ -54,7 +54,7 @@ type client struct {
 	// outputSize is the output_buffer_size IDENTIFY settled on, as the
 	// reply reports it (1 = unbuffered); w may be larger, see bufferSize
 	outputSize int
-	acks               *ackQueue   // answers queued behind commits; nil until needed
+	acks       *ackQueue // answers queued behind commits; nil until needed
 
 	writeDeadlineSet time.Time
 
