@@ -51,10 +51,10 @@ type client struct {
 	readDeadlineHB     time.Duration
 	commandsSinceRenew int
 	ackWait            *pendingAck // the last command's answer waits for a commit (--sync-ack)
+	acks               *ackQueue   // answers queued behind commits; nil until needed
 	// outputSize is the output_buffer_size IDENTIFY settled on, as the
 	// reply reports it (1 = unbuffered); w may be larger, see bufferSize
 	outputSize int
-	acks       *ackQueue // answers queued behind commits; nil until needed
 
 	writeDeadlineSet time.Time
 
