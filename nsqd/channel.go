@@ -199,7 +199,7 @@ func (c *Channel) pushLocked(m *Message) bool {
 func (c *Channel) addDeferredLocked(m *Message) {
 	if old, ok := c.deferred[m.ID]; ok {
 		// the same message deferred twice (a duplicate from disk): keep one
-		c.deferredPQ.remove(old.index)
+		c.deferredPQ.remove(int(old.index))
 	}
 	c.deferred[m.ID] = m
 	c.deferredPQ.push(m)
@@ -287,7 +287,7 @@ func (c *Channel) take(cl *client, max int, out []*Message) []*Message {
 		if m.Attempts < 0xffff {
 			m.Attempts++
 		}
-		m.deliveryTS = now
+		m.deliveryTS = now.UnixNano()
 		m.clientID = cl.id
 		m.deadline = deadline
 		c.inFlight[m.ID] = m
@@ -346,7 +346,7 @@ func (c *Channel) removeInFlightLocked(cl *client, id MessageID) (*Message, erro
 		return nil, errNotOwner
 	}
 	delete(c.inFlight, id)
-	c.inFlightPQ.remove(m.index)
+	c.inFlightPQ.remove(int(m.index))
 	return m, nil
 }
 
@@ -363,7 +363,7 @@ func (c *Channel) finish(cl *client, id MessageID) error {
 	}
 	c.room.unhold(recordCost(m))
 	now := time.Now()
-	c.finLatency.observe(now.Sub(m.deliveryTS))
+	c.finLatency.observe(time.Duration(now.UnixNano() - m.deliveryTS))
 	if c.e2e != nil {
 		c.e2e.Insert(float64(now.UnixNano() - m.Timestamp))
 	}
@@ -418,7 +418,7 @@ func (c *Channel) touch(cl *client, id MessageID) error {
 		return errNotOwner
 	}
 	deadline := time.Now().Add(cl.msgTimeout())
-	if limit := m.deliveryTS.Add(c.env.maxMsgTimeout); deadline.After(limit) {
+	if limit := time.Unix(0, m.deliveryTS).Add(c.env.maxMsgTimeout); deadline.After(limit) {
 		deadline = limit
 	}
 	m.deadline = deadline.UnixNano()

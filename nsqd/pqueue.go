@@ -7,9 +7,9 @@ package nsqd
 type msgHeap []*Message
 
 func (h *msgHeap) push(m *Message) {
-	m.index = len(*h)
+	m.index = int32(len(*h))
 	*h = append(*h, m)
-	h.up(m.index)
+	h.up(len(*h) - 1)
 }
 
 // peek returns the message with the earliest deadline, or nil.
@@ -41,15 +41,15 @@ func (h *msgHeap) remove(i int) *Message {
 
 // fix restores the heap after m's deadline changed.
 func (h msgHeap) fix(m *Message) {
-	if !h.down(m.index) {
-		h.up(m.index)
+	if !h.down(int(m.index)) {
+		h.up(int(m.index))
 	}
 }
 
 func (h msgHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+	h[i].index = int32(i)
+	h[j].index = int32(j)
 }
 
 func (h msgHeap) up(j int) {

@@ -155,7 +155,7 @@ func (c *Channel) dropFrom(eng *brokerlog.Engine) {
 	}
 	for id, m := range c.deferred {
 		if m.src == eng {
-			c.deferredPQ.remove(m.index)
+			c.deferredPQ.remove(int(m.index))
 			delete(c.deferred, id)
 		}
 	}
