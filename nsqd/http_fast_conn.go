@@ -183,7 +183,7 @@ func (fc *fastConn) call(ep fastEndpoint, query string, body []byte) (code int, 
 	if ep == fastPub {
 		data, err = s.publishOne(query, body)
 	} else {
-		data, err = s.publishMany(query, bytes.NewReader(body))
+		data, err = s.publishMany(query, bytes.NewReader(body), body)
 	}
 	if err != nil {
 		return httpapi.StatusOf(err), err
