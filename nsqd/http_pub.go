@@ -176,28 +176,18 @@ func (s *httpServer) publishMany(rawQuery string, body io.Reader, whole []byte) 
 // are skipped, and the checks run in stream order, so a line longer than
 // maxMsg is reported before the body outgrows maxBody.
 func readTextMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
-	readMax := maxBody + 1
-	br := bufio.NewReader(io.LimitReader(r, readMax))
-	var bodies [][]byte
-	var total int64
+	lines := textLines{readMax: maxBody + 1, maxMsg: maxMsg}
+	br := bufio.NewReader(io.LimitReader(r, lines.readMax))
 	for {
 		line, err := br.ReadBytes('\n')
 		if err != nil && err != io.EOF {
 			return nil, errInternal()
 		}
-		total += int64(len(line))
-		if total >= readMax {
-			return nil, errTooLarge("BODY_TOO_BIG")
-		}
-		line = bytes.TrimSuffix(line, []byte{'\n'})
-		if len(line) > 0 {
-			if int64(len(line)) > maxMsg {
-				return nil, errTooLarge("MSG_TOO_BIG")
-			}
-			bodies = append(bodies, line)
+		if err := lines.add(line); err != nil {
+			return nil, err
 		}
 		if err == io.EOF {
-			return bodies, nil
+			return lines.bodies, nil
 		}
 	}
 }
@@ -205,9 +195,8 @@ func readTextMPUB(r io.Reader, maxBody, maxMsg int64) ([][]byte, error) {
 // splitTextMPUB is readTextMPUB over a body read whole: the same lines,
 // checks and errors in the same order, the messages aliasing b.
 func splitTextMPUB(b []byte, maxBody, maxMsg int64) ([][]byte, error) {
-	readMax := maxBody + 1
-	bodies := make([][]byte, 0, bytes.Count(b, []byte{'\n'})+1)
-	var total int64
+	lines := textLines{readMax: maxBody + 1, maxMsg: maxMsg}
+	lines.bodies = make([][]byte, 0, bytes.Count(b, []byte{'\n'})+1)
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -215,19 +204,34 @@ func splitTextMPUB(b []byte, maxBody, maxMsg int64) ([][]byte, error) {
 		} else {
 			b = nil
 		}
-		total += int64(len(line))
-		if total >= readMax {
-			return nil, errTooLarge("BODY_TOO_BIG")
-		}
-		line = bytes.TrimSuffix(line, []byte{'\n'})
-		if len(line) > 0 {
-			if int64(len(line)) > maxMsg {
-				return nil, errTooLarge("MSG_TOO_BIG")
-			}
-			bodies = append(bodies, line[:len(line):len(line)])
+		if err := lines.add(line[:len(line):len(line)]); err != nil {
+			return nil, err
 		}
 	}
-	return bodies, nil
+	return lines.bodies, nil
+}
+
+// textLines collects the messages of a text /mpub body, line by line.
+type textLines struct {
+	readMax, maxMsg int64
+	total           int64
+	bodies          [][]byte
+}
+
+// add takes one line with its "\n", if it has one.
+func (l *textLines) add(line []byte) error {
+	l.total += int64(len(line))
+	if l.total >= l.readMax {
+		return errTooLarge("BODY_TOO_BIG")
+	}
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	if len(line) > 0 {
+		if int64(len(line)) > l.maxMsg {
+			return errTooLarge("MSG_TOO_BIG")
+		}
+		l.bodies = append(l.bodies, line)
+	}
+	return nil
 }
 
 // readBinaryMPUB parses int32 count then count × (int32 size, bytes);
