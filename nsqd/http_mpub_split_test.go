@@ -36,3 +36,29 @@ func FuzzSplitTextMPUB(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSplitTextMPUB: the fast path's /mpub of 200 messages of 200
+// bytes, cut in place (one allocation: the list).
+func BenchmarkSplitTextMPUB(b *testing.B) {
+	body := bytes.Repeat(append(bytes.Repeat([]byte{'x'}, 200), '\n'), 200)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if bodies, err := splitTextMPUB(body, 5<<20, 1<<20); err != nil || len(bodies) != 200 {
+			b.Fatal(len(bodies), err)
+		}
+	}
+}
+
+// BenchmarkReadTextMPUB: the same body through the line reader
+// (net/http's path).
+func BenchmarkReadTextMPUB(b *testing.B) {
+	body := bytes.Repeat(append(bytes.Repeat([]byte{'x'}, 200), '\n'), 200)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if bodies, err := readTextMPUB(bytes.NewReader(body), 5<<20, 1<<20); err != nil || len(bodies) != 200 {
+			b.Fatal(len(bodies), err)
+		}
+	}
+}
