@@ -2,7 +2,6 @@ package nsqd
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -183,7 +182,7 @@ func (fc *fastConn) call(ep fastEndpoint, query string, body []byte) (code int, 
 	if ep == fastPub {
 		data, err = s.publishOne(query, body)
 	} else {
-		data, err = s.publishMany(query, bytes.NewReader(body), body)
+		data, err = s.publishMany(query, nil, body)
 	}
 	if err != nil {
 		return httpapi.StatusOf(err), err

@@ -128,8 +128,8 @@ func (s *httpServer) mpub(w http.ResponseWriter, req *http.Request, _ httprouter
 
 // publishMany is /mpub once its Content-Length passed, shared by net/http
 // and the fast path: the query first, then the body as it is read. The
-// fast path has read the whole body already and passes it as whole (body
-// reads it too); text messages are then cut from it without a copy each.
+// fast path has read the whole body already and passes it as whole
+// instead of body; text messages are then cut from it without a copy each.
 func (s *httpServer) publishMany(rawQuery string, body io.Reader, whole []byte) (any, error) {
 	q, err := parseQuery(rawQuery)
 	if err != nil {
@@ -153,6 +153,9 @@ func (s *httpServer) publishMany(rawQuery string, body io.Reader, whole []byte) 
 	maxBody, maxMsg := s.n.opts.MaxBodySize, s.n.opts.MaxMsgSize
 	var bodies [][]byte
 	if binaryMode {
+		if whole != nil {
+			body = bytes.NewReader(whole)
+		}
 		bodies, err = readBinaryMPUB(body, maxBody, maxMsg)
 	} else if whole != nil {
 		bodies, err = splitTextMPUB(whole, maxBody, maxMsg)
